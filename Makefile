@@ -1,0 +1,54 @@
+# Two commands do all the set-up: `make run` and `make test` (see README.md).
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+PORT ?= 8000
+SEED ?= 42
+RESIDENTS ?= 3000
+
+.PHONY: run test test-pg test-smoke lint venv demo messages clean
+
+$(STAMP): requirements.lock requirements-dev.lock
+	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) is missing: apt-get install python3 python3-venv (Debian 12 ships 3.11)"; exit 1; }
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.lock -r requirements-dev.lock
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+## The app on embedded defaults: SQLite, in-memory channel layer, eager Celery, console e-mail.
+run: $(STAMP)
+	DJANGO_SETTINGS_MODULE=config.settings.local $(PY) manage.py migrate --noinput
+	DJANGO_SETTINGS_MODULE=config.settings.local $(PY) manage.py seed_demo --seed $(SEED) --residents $(RESIDENTS) --if-empty
+	DJANGO_SETTINGS_MODULE=config.settings.local $(PY) manage.py demo_logins
+	DJANGO_SETTINGS_MODULE=config.settings.local $(PY) manage.py runserver 127.0.0.1:$(PORT)
+
+## The whole suite on PostgreSQL and Redis, then the smoke subset on SQLite, then the linters.
+test: $(STAMP) test-pg test-smoke lint
+
+test-pg: $(STAMP)
+	$(PY) -m pytest -p no:cacheprovider -n 2 --dist loadgroup $(PYTEST_ARGS)
+
+test-smoke: $(STAMP)
+	mkdir -p var
+	DJANGO_SETTINGS_MODULE=config.settings.test_sqlite $(PY) -m pytest -p no:cacheprovider -m smoke -q $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
+	DJANGO_SETTINGS_MODULE=config.settings.local $(PY) manage.py makemigrations --check --dry-run
+
+## Rebuild the English catalogue after changing user-facing text.
+messages: $(STAMP)
+	$(PY) manage.py makemessages -l en --no-obsolete --ignore=.venv
+	$(PY) manage.py compilemessages -l en --ignore=.venv
+
+demo: $(STAMP)
+	DJANGO_SETTINGS_MODULE=config.settings.local $(PY) manage.py seed_demo --seed $(SEED) --residents $(RESIDENTS)
+
+clean:
+	rm -rf var staticfiles .pytest_cache .mypy_cache .ruff_cache

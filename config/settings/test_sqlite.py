@@ -1,0 +1,8 @@
+"""The smoke subset on the embedded default (SQLite), so `make run` stays honest."""
+
+from .base import *  # noqa: F403
+from .base import BASE_DIR
+
+DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": BASE_DIR / "var" / "test-smoke.sqlite3"}}
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

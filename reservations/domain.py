@@ -1,0 +1,157 @@
+"""Pure booking rules: no Django, `now` passed in, so they are fast to property-test.
+
+Everything here works on plain values (dates, aware datetimes, ints) and frozen dataclasses.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import enum
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+import holidays
+
+TOKYO = ZoneInfo("Asia/Tokyo")
+
+
+class Refusal(enum.Enum):
+    """Why a booking cannot be made. Each maps to one clear message for the resident."""
+
+    PAST = "past"
+    NOT_YET_OPEN = "not_yet_open"
+    CLOSED_FOR_BOOKING = "closed_for_booking"
+    FACILITY_CLOSED = "facility_closed"
+    QUOTA = "quota"
+    GROUP_QUOTA = "group_quota"
+    BAD_SPAN = "bad_span"
+
+
+@dataclass(frozen=True)
+class BookingRules:
+    """A facility group's first-come rules (see FacilityGroup)."""
+
+    opens_months_before: int = 1
+    opens_day: int = 1
+    opens_time: dt.time = dt.time(9, 0)
+    closes_days_before: int = 1
+    max_active_per_month: int = 8
+    max_group_active_per_month: int = 8
+    payment_days: int = 7
+    outsider_surcharge_percent: int = 20
+
+
+def month_start(day: dt.date) -> dt.date:
+    return day.replace(day=1)
+
+
+def add_months(day: dt.date, months: int) -> dt.date:
+    """The same day-of-month `months` later (clamped to the month's last day)."""
+    index = day.year * 12 + (day.month - 1) + months
+    year, month = divmod(index, 12)
+    last = calendar.monthrange(year, month + 1)[1]
+    return dt.date(year, month + 1, min(day.day, last))
+
+
+def month_days(month: dt.date) -> list[dt.date]:
+    first = month_start(month)
+    last = calendar.monthrange(first.year, first.month)[1]
+    return [first + dt.timedelta(days=i) for i in range(last)]
+
+
+def first_come_opens_at(use_date: dt.date, rules: BookingRules) -> dt.datetime:
+    """When first-come booking opens for the month of `use_date` (default: day 1 of M-1, 09:00 JST)."""
+    opening_month = add_months(month_start(use_date), -rules.opens_months_before)
+    return dt.datetime.combine(opening_month.replace(day=rules.opens_day), rules.opens_time, tzinfo=TOKYO)
+
+
+def first_come_closes_at(use_date: dt.date, rules: BookingRules) -> dt.datetime:
+    """The end of online first-come booking: midnight starting the day `closes_days_before` use."""
+    last_day = use_date - dt.timedelta(days=rules.closes_days_before - 1)
+    return dt.datetime.combine(last_day, dt.time(0, 0), tzinfo=TOKYO)
+
+
+def window_refusal(*, use_date: dt.date, band_start: dt.time, now: dt.datetime, rules: BookingRules) -> Refusal | None:
+    """Whether first-come booking of a slot is allowed at `now` (an aware datetime)."""
+    slot_start = dt.datetime.combine(use_date, band_start, tzinfo=TOKYO)
+    if slot_start <= now:
+        return Refusal.PAST
+    if now < first_come_opens_at(use_date, rules):
+        return Refusal.NOT_YET_OPEN
+    if now >= first_come_closes_at(use_date, rules):
+        return Refusal.CLOSED_FOR_BOOKING
+    return None
+
+
+def is_consecutive(orders: Sequence[int], all_orders: Sequence[int]) -> bool:
+    """True when `orders` is a non-empty run of neighbouring bands of the facility's day."""
+    if not orders:
+        return False
+    ordered = sorted(all_orders)
+    try:
+        start = ordered.index(orders[0])
+    except ValueError:
+        return False
+    return list(orders) == ordered[start : start + len(orders)]
+
+
+def quota_refusal(*, active_this_month: int, cap: int, group: bool = False) -> Refusal | None:
+    if active_this_month >= cap:
+        return Refusal.GROUP_QUOTA if group else Refusal.QUOTA
+    return None
+
+
+_JP_HOLIDAYS = holidays.country_holidays("JP", years=range(2020, 2041))
+
+
+def is_holiday(day: dt.date) -> bool:
+    """Saturday, Sunday or a Japanese national holiday (for fees and the 土日祝 tariff)."""
+    return day.weekday() >= 5 or day in _JP_HOLIDAYS
+
+
+def national_holidays(year: int) -> dict[dt.date, str]:
+    return dict(holidays.country_holidays("JP", years=year, language="ja").items())
+
+
+def fee_for(*, band_fees: Iterable[tuple[int, int]], use_date: dt.date, outsider: bool, rules: BookingRules) -> int:
+    """Usage fee in integer yen: the sum of the bands' weekday or 土日祝 fees, plus the outsider
+    surcharge rounded down to whole yen. `band_fees` is (weekday_fee, holiday_fee) per band."""
+    holiday = is_holiday(use_date)
+    base = sum(h if holiday else w for w, h in band_fees)
+    if outsider:
+        base += base * rules.outsider_surcharge_percent // 100
+    return base
+
+
+def payment_deadline(*, booked_at: dt.datetime, use_date: dt.date, rules: BookingRules) -> dt.datetime:
+    """Pay within `payment_days` of booking, and never later than the end of the day before use."""
+    by_days = (booked_at.astimezone(TOKYO) + dt.timedelta(days=rules.payment_days)).replace(
+        hour=23, minute=59, second=59, microsecond=0
+    )
+    before_use = dt.datetime.combine(use_date - dt.timedelta(days=1), dt.time(23, 59, 59), tzinfo=TOKYO)
+    return min(by_days, max(before_use, booked_at.astimezone(TOKYO)))
+
+
+class Cell(enum.Enum):
+    """One cell of the availability grid. The symbol is never shown without its text."""
+
+    FREE = "free"  # ○
+    PARTLY = "partly"  # △
+    TAKEN = "taken"  # ×
+    CLOSED = "closed"  # 休
+    UNAVAILABLE = "unavailable"  # － (past, or outside the booking window)
+
+
+def day_cell(*, free_bands: int, total_bands: int, closed: bool) -> Cell:
+    """A room's summary for a whole day in the month grid."""
+    if closed:
+        return Cell.CLOSED
+    if total_bands == 0:
+        return Cell.UNAVAILABLE
+    if free_bands == total_bands:
+        return Cell.FREE
+    if free_bands == 0:
+        return Cell.TAKEN
+    return Cell.PARTLY

@@ -1,0 +1,441 @@
+"""The booking hub's data. Invariants that matter live in the database as constraints.
+
+The one that matters most: an occupied (room unit, date, time band) is a row of `Occupancy`
+under a UNIQUE constraint. Every way a slot gets taken (first-come booking, lottery win, staff
+block) inserts those rows, so no two of them can ever hold the same unit at the same time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import PermissionsMixin
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from .domain import BookingRules
+
+
+class Channel(models.TextChoices):
+    """Where an action came from; the ward's reports split every table by it."""
+
+    WEB = "web", _("インターネット")
+    KIOSK = "kiosk", _("利用者端末")
+    COUNTER = "counter", _("窓口")
+
+
+class Residency(models.TextChoices):
+    LIVES = "lives", _("区内在住")
+    WORKS = "works", _("区内在勤")
+    STUDIES = "studies", _("区内在学")
+    OUTSIDER = "outsider", _("区外")
+
+
+class FacilityKind(models.TextChoices):
+    COMMUNITY = "community", _("集会施設")
+    ACADEMY = "academy", _("アカデミー")
+    CULTURAL = "cultural", _("文化ホール")
+    SPORTS = "sports", _("スポーツ施設")
+    SCHOOL = "school", _("学校開放")
+
+
+class Department(models.Model):
+    """An owning department (所管課)."""
+
+    code = models.SlugField(unique=True)
+    name = models.CharField(_("所管課"), max_length=100)
+
+    class Meta:
+        verbose_name = _("所管課")
+        verbose_name_plural = _("所管課")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class FacilityGroup(models.Model):
+    """Facilities that share one set of booking rules (dates, caps, payment terms)."""
+
+    code = models.SlugField(unique=True)
+    name = models.CharField(_("施設グループ"), max_length=100)
+    first_come_opens_months_before = models.PositiveSmallIntegerField(_("随時予約の受付開始（何か月前）"), default=1)
+    first_come_opens_day = models.PositiveSmallIntegerField(_("随時予約の受付開始日"), default=1)
+    first_come_opens_time = models.TimeField(_("随時予約の受付開始時刻"), default=dt.time(9, 0))
+    first_come_closes_days_before = models.PositiveSmallIntegerField(_("受付終了（利用日の何日前）"), default=1)
+    max_active_bookings_per_month = models.PositiveSmallIntegerField(_("個人の月間予約上限"), default=8)
+    max_group_bookings_per_month = models.PositiveSmallIntegerField(_("団体の月間予約上限"), default=8)
+    payment_days = models.PositiveSmallIntegerField(_("支払期限（予約から何日）"), default=7)
+    outsider_surcharge_percent = models.PositiveSmallIntegerField(_("区外利用の加算率（%）"), default=20)
+
+    class Meta:
+        verbose_name = _("施設グループ")
+        verbose_name_plural = _("施設グループ")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(first_come_opens_day__gte=1) & Q(first_come_opens_day__lte=28),
+                name="facilitygroup_open_day_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Facility(models.Model):
+    code = models.SlugField(unique=True)
+    name = models.CharField(_("施設名"), max_length=100)
+    kind = models.CharField(_("種別"), max_length=20, choices=FacilityKind.choices, db_index=True)
+    department = models.ForeignKey(Department, on_delete=models.PROTECT, verbose_name=_("所管課"))
+    group = models.ForeignKey(FacilityGroup, on_delete=models.PROTECT, verbose_name=_("施設グループ"))
+    postcode = models.CharField(_("郵便番号"), max_length=8, blank=True)
+    address = models.CharField(_("所在地"), max_length=200)
+    opens_at = models.TimeField(_("開館時刻"), default=dt.time(9, 0))
+    closes_at = models.TimeField(_("閉館時刻"), default=dt.time(21, 30))
+    accessibility = models.TextField(_("バリアフリー情報"), blank=True)
+    is_active = models.BooleanField(_("公開中"), default=True)
+
+    class Meta:
+        verbose_name = _("施設")
+        verbose_name_plural = _("施設")
+        ordering = ["kind", "code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Purpose(models.Model):
+    """A use a room allows (会議, 音楽, 卓球, ...)."""
+
+    code = models.SlugField(unique=True)
+    name = models.CharField(_("利用目的"), max_length=50)
+
+    class Meta:
+        verbose_name = _("利用目的")
+        verbose_name_plural = _("利用目的")
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RoomUnit(models.Model):
+    """The smallest bookable piece of space. A divisible hall is two or more units."""
+
+    facility = models.ForeignKey(Facility, on_delete=models.CASCADE, related_name="units")
+    code = models.CharField(max_length=30)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["facility", "code"], name="roomunit_unique_code")]
+
+    def __str__(self) -> str:
+        return f"{self.facility.code}/{self.code}"
+
+
+class Room(models.Model):
+    """A bookable room, hall, court or field (室場). It covers one or more units: a whole hall
+    covers every unit its halves cover, so booking either takes the units the other needs."""
+
+    facility = models.ForeignKey(Facility, on_delete=models.CASCADE, related_name="rooms", verbose_name=_("施設"))
+    code = models.CharField(max_length=30)
+    name = models.CharField(_("室場名"), max_length=100)
+    capacity = models.PositiveIntegerField(_("定員"))
+    area_m2 = models.PositiveIntegerField(_("面積（㎡）"), null=True, blank=True)
+    equipment = models.JSONField(_("設備"), default=list, blank=True)
+    purposes = models.ManyToManyField(Purpose, blank=True, verbose_name=_("利用目的"))
+    units = models.ManyToManyField(RoomUnit, related_name="rooms")
+    display_order = models.PositiveSmallIntegerField(default=0)
+    is_active = models.BooleanField(_("公開中"), default=True)
+
+    class Meta:
+        verbose_name = _("室場")
+        verbose_name_plural = _("室場")
+        ordering = ["facility", "display_order", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["facility", "code"], name="room_unique_code"),
+            models.CheckConstraint(condition=Q(capacity__gt=0), name="room_capacity_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.facility.name} {self.name}"
+
+
+class TimeBand(models.Model):
+    """A fixed band of a facility's day (午前 09–12 ...; hourly for courts)."""
+
+    facility = models.ForeignKey(Facility, on_delete=models.CASCADE, related_name="time_bands")
+    code = models.CharField(max_length=20)
+    label = models.CharField(_("時間帯"), max_length=30)
+    starts_at = models.TimeField(_("開始"))
+    ends_at = models.TimeField(_("終了"))
+    order = models.PositiveSmallIntegerField()
+
+    class Meta:
+        verbose_name = _("時間帯")
+        verbose_name_plural = _("時間帯")
+        ordering = ["facility", "order"]
+        constraints = [
+            models.UniqueConstraint(fields=["facility", "order"], name="timeband_unique_order"),
+            models.UniqueConstraint(fields=["facility", "code"], name="timeband_unique_code"),
+            models.CheckConstraint(condition=Q(ends_at__gt=models.F("starts_at")), name="timeband_ends_after_start"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.label} {self.starts_at:%H:%M}–{self.ends_at:%H:%M}"
+
+
+class Tariff(models.Model):
+    """The usage fee (使用料) of one room for one band, in integer yen."""
+
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="tariffs")
+    time_band = models.ForeignKey(TimeBand, on_delete=models.CASCADE)
+    weekday_fee = models.PositiveIntegerField(_("平日料金（円）"))
+    holiday_fee = models.PositiveIntegerField(_("土日祝料金（円）"))
+
+    class Meta:
+        verbose_name = _("使用料")
+        verbose_name_plural = _("使用料")
+        constraints = [models.UniqueConstraint(fields=["room", "time_band"], name="tariff_unique_room_band")]
+
+
+class Closure(models.Model):
+    """A closed day (休館日) of a whole facility, or of one room when `room` is set."""
+
+    facility = models.ForeignKey(Facility, on_delete=models.CASCADE, related_name="closures")
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, null=True, blank=True)
+    date = models.DateField(_("日付"))
+    reason = models.CharField(_("理由"), max_length=100)
+
+    class Meta:
+        verbose_name = _("休館日")
+        verbose_name_plural = _("休館日")
+        ordering = ["date"]
+        indexes = [models.Index(fields=["facility", "date"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["facility", "date"], condition=Q(room__isnull=True), name="closure_unique_facility_day"
+            ),
+            models.UniqueConstraint(
+                fields=["room", "date"], condition=Q(room__isnull=False), name="closure_unique_room_day"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.facility} {self.date} {self.reason}"
+
+
+class UserManager(BaseUserManager["User"]):
+    use_in_migrations = True
+
+    def create_user(self, user_number: str, password: str | None = None, **extra: object) -> User:
+        user = self.model(user_number=user_number, **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, user_number: str, password: str | None = None, **extra: object) -> User:
+        extra.setdefault("is_staff", True)
+        extra.setdefault("is_superuser", True)
+        return self.create_user(user_number, password, **extra)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A login. Residents log in with their user number (利用者番号); staff with a staff id."""
+
+    user_number = models.CharField(_("利用者番号"), max_length=20, unique=True)
+    email = models.EmailField(_("メールアドレス"), blank=True)
+    is_staff = models.BooleanField(_("職員"), default=False)
+    is_active = models.BooleanField(_("有効"), default=True)
+    date_joined = models.DateTimeField(default=timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "user_number"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    class Meta:
+        verbose_name = _("ログインアカウント")
+        verbose_name_plural = _("ログインアカウント")
+
+    def __str__(self) -> str:
+        return self.user_number
+
+
+class ResidentStatus(models.TextChoices):
+    PENDING = "pending", _("仮登録（窓口で本人確認待ち）")
+    ACTIVE = "active", _("有効")
+    SUSPENDED = "suspended", _("利用停止")
+
+
+class Resident(models.Model):
+    """An individual user (利用者). Only the personal data the ward's register holds."""
+
+    user = models.OneToOneField(User, on_delete=models.PROTECT, related_name="resident")
+    full_name = models.CharField(_("氏名"), max_length=100)
+    date_of_birth = models.DateField(_("生年月日"))
+    postcode = models.CharField(_("郵便番号"), max_length=8)
+    address = models.CharField(_("住所"), max_length=200)
+    residency = models.CharField(_("区分"), max_length=10, choices=Residency.choices)
+    status = models.CharField(_("状態"), max_length=10, choices=ResidentStatus.choices, default=ResidentStatus.PENDING)
+    registered_channel = models.CharField(_("登録経路"), max_length=10, choices=Channel.choices)
+    registered_at = models.DateTimeField(_("登録日時"), default=timezone.now)
+    activated_at = models.DateTimeField(_("本登録日時"), null=True, blank=True)
+    activated_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("本登録した職員")
+    )
+
+    class Meta:
+        verbose_name = _("利用者")
+        verbose_name_plural = _("利用者")
+        indexes = [models.Index(fields=["status", "registered_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.full_name} ({self.user.user_number})"
+
+    @property
+    def is_outsider(self) -> bool:
+        return self.residency == Residency.OUTSIDER
+
+
+class Group(models.Model):
+    """A registered group (団体). Its representative is a resident; members may act for it."""
+
+    name = models.CharField(_("団体名"), max_length=100)
+    representative = models.ForeignKey(
+        Resident, on_delete=models.PROTECT, related_name="represented_groups", verbose_name=_("代表者")
+    )
+    members = models.ManyToManyField(Resident, blank=True, related_name="member_groups", verbose_name=_("構成員"))
+    contact_name = models.CharField(_("連絡担当者"), max_length=100)
+    contact_email = models.EmailField(_("連絡先メール"))
+    member_count = models.PositiveIntegerField(_("構成員数"))
+    resident_member_count = models.PositiveIntegerField(_("うち区内在住・在勤・在学者数"))
+    status = models.CharField(_("状態"), max_length=10, choices=ResidentStatus.choices, default=ResidentStatus.PENDING)
+    registered_at = models.DateTimeField(_("登録日時"), default=timezone.now)
+    activated_at = models.DateTimeField(_("本登録日時"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("団体")
+        verbose_name_plural = _("団体")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(resident_member_count__lte=models.F("member_count")), name="group_residents_le_members"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_ward_group(self) -> bool:
+        """A ward group (区内団体): most members live, work or study in the ward."""
+        return self.resident_member_count * 2 > self.member_count
+
+
+class ReservationKind(models.TextChoices):
+    FIRST_COME = "first_come", _("随時予約")
+    LOTTERY = "lottery", _("抽選当選")
+    BLOCK = "block", _("公用・優先予約")
+
+
+class ReservationState(models.TextChoices):
+    PROVISIONAL = "provisional", _("仮予約（支払待ち）")
+    CONFIRMED = "confirmed", _("本予約")
+    CANCELLED = "cancelled", _("取消済")
+    EXPIRED = "expired", _("期限切れ")
+
+
+ACTIVE_STATES = (ReservationState.PROVISIONAL, ReservationState.CONFIRMED)
+
+
+class Reservation(models.Model):
+    """A booking of one room for one or more consecutive bands of one date.
+
+    While active it owns one `Occupancy` row per (unit, band); cancelling deletes them.
+    """
+
+    reference = models.CharField(_("予約番号"), max_length=12, unique=True)
+    kind = models.CharField(_("種類"), max_length=12, choices=ReservationKind.choices)
+    state = models.CharField(_("状態"), max_length=12, choices=ReservationState.choices)
+    resident = models.ForeignKey(
+        Resident, on_delete=models.PROTECT, null=True, blank=True, related_name="reservations", verbose_name=_("利用者")
+    )
+    group = models.ForeignKey(
+        Group, on_delete=models.PROTECT, null=True, blank=True, related_name="reservations", verbose_name=_("団体")
+    )
+    room = models.ForeignKey(Room, on_delete=models.PROTECT, related_name="reservations", verbose_name=_("室場"))
+    date = models.DateField(_("利用日"))
+    band_from = models.ForeignKey(TimeBand, on_delete=models.PROTECT, related_name="+", verbose_name=_("開始時間帯"))
+    band_to = models.ForeignKey(TimeBand, on_delete=models.PROTECT, related_name="+", verbose_name=_("終了時間帯"))
+    purpose = models.ForeignKey(Purpose, on_delete=models.PROTECT, null=True, blank=True, verbose_name=_("利用目的"))
+    attendees = models.PositiveIntegerField(_("利用人数"), null=True, blank=True)
+    note = models.CharField(_("備考"), max_length=200, blank=True)
+    fee = models.PositiveIntegerField(_("使用料（円）"), default=0)
+    payment_deadline = models.DateTimeField(_("支払期限"), null=True, blank=True)
+    channel = models.CharField(_("受付経路"), max_length=10, choices=Channel.choices)
+    booked_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+", verbose_name=_("受付者"))
+    created_at = models.DateTimeField(_("受付日時"), default=timezone.now)
+    cancelled_at = models.DateTimeField(_("取消日時"), null=True, blank=True)
+    cancel_channel = models.CharField(_("取消経路"), max_length=10, choices=Channel.choices, blank=True)
+    cancelled_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("取消者")
+    )
+
+    class Meta:
+        verbose_name = _("予約")
+        verbose_name_plural = _("予約")
+        ordering = ["date", "band_from__order"]
+        indexes = [
+            models.Index(fields=["resident", "date"]),
+            models.Index(fields=["group", "date"]),
+            models.Index(fields=["room", "date"]),
+        ]
+        constraints = [
+            # A resident's or group's booking names who it is for; only staff blocks name nobody.
+            models.CheckConstraint(
+                condition=Q(kind=ReservationKind.BLOCK) | Q(resident__isnull=False),
+                name="reservation_has_holder",
+            ),
+            models.CheckConstraint(
+                condition=~Q(state__in=[ReservationState.CANCELLED, ReservationState.EXPIRED])
+                | Q(cancelled_at__isnull=False),
+                name="reservation_ended_has_time",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.reference
+
+    @property
+    def is_active(self) -> bool:
+        return self.state in ACTIVE_STATES
+
+
+class Occupancy(models.Model):
+    """One occupied (unit, date, band). The UNIQUE constraint is the no-double-booking guarantee."""
+
+    reservation = models.ForeignKey(Reservation, on_delete=models.CASCADE, related_name="occupancies")
+    unit = models.ForeignKey(RoomUnit, on_delete=models.PROTECT, related_name="+")
+    date = models.DateField()
+    band = models.ForeignKey(TimeBand, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["unit", "date", "band"], name="occupancy_unique_unit_date_band"),
+        ]
+
+
+def booking_rules(group: FacilityGroup) -> BookingRules:
+    """The pure-rules view of a facility group's settings."""
+    return BookingRules(
+        opens_months_before=group.first_come_opens_months_before,
+        opens_day=group.first_come_opens_day,
+        opens_time=group.first_come_opens_time,
+        closes_days_before=group.first_come_closes_days_before,
+        max_active_per_month=group.max_active_bookings_per_month,
+        max_group_active_per_month=group.max_group_bookings_per_month,
+        payment_days=group.payment_days,
+        outsider_surcharge_percent=group.outsider_surcharge_percent,
+    )

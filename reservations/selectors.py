@@ -1,0 +1,189 @@
+"""Reads of the booking hub. Query counts are constant in rooms and days: every grid is built
+from a fixed handful of queries and assembled in Python."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.db.models import Count, Prefetch, Q, QuerySet
+
+from . import domain
+from .domain import Cell
+from .models import (
+    ACTIVE_STATES,
+    Closure,
+    Facility,
+    Occupancy,
+    Reservation,
+    Resident,
+    Room,
+    TimeBand,
+    booking_rules,
+)
+
+
+@dataclass(frozen=True)
+class RoomFilter:
+    purpose: str | None = None
+    min_capacity: int | None = None
+
+
+@dataclass
+class Availability:
+    """Free/taken state of every (room, day, band) of one facility over a range of days."""
+
+    facility: Facility
+    rooms: list[Room]
+    bands: list[TimeBand]
+    days: list[dt.date]
+    now: dt.datetime
+    slots: dict[tuple[int, dt.date, int], Cell] = field(default_factory=dict)
+    closed_days: set[tuple[int | None, dt.date]] = field(default_factory=set)
+
+    @property
+    def rules(self) -> domain.BookingRules:
+        return booking_rules(self.facility.group)
+
+    def slot(self, room: Room, day: dt.date, band: TimeBand) -> Cell:
+        return self.slots[(room.pk, day, band.pk)]
+
+    def bookable(self, room: Room, day: dt.date, band: TimeBand) -> bool:
+        """Free now and inside the first-come window, so the resident can book it right away."""
+        if self.slot(room, day, band) is not Cell.FREE:
+            return False
+        return domain.window_refusal(use_date=day, band_start=band.starts_at, now=self.now, rules=self.rules) is None
+
+    def day(self, room: Room, day: dt.date) -> Cell:
+        cells = [self.slots[(room.pk, day, b.pk)] for b in self.bands]
+        if any(c is Cell.CLOSED for c in cells):
+            return Cell.CLOSED
+        if all(c is Cell.UNAVAILABLE for c in cells):
+            return Cell.UNAVAILABLE
+        free = sum(c is Cell.FREE for c in cells)
+        open_cells = sum(c is not Cell.UNAVAILABLE for c in cells)
+        return domain.day_cell(free_bands=free, total_bands=open_cells, closed=False)
+
+    def window_opens_at(self, day: dt.date) -> dt.datetime:
+        return domain.first_come_opens_at(day, self.rules)
+
+
+def active_facilities() -> QuerySet[Facility]:
+    return Facility.objects.filter(is_active=True).select_related("group", "department")
+
+
+def facility_get(facility_id: int) -> Facility | None:
+    return active_facilities().filter(pk=facility_id).first()
+
+
+def facility_rooms(facility: Facility, room_filter: RoomFilter | None = None) -> list[Room]:
+    rooms = Room.objects.filter(facility=facility, is_active=True).prefetch_related("units", "purposes")
+    if room_filter is not None:
+        if room_filter.purpose:
+            rooms = rooms.filter(purposes__code=room_filter.purpose)
+        if room_filter.min_capacity:
+            rooms = rooms.filter(capacity__gte=room_filter.min_capacity)
+    return list(rooms.order_by("display_order", "code").distinct())
+
+
+def availability(
+    *, facility: Facility, days: list[dt.date], now: dt.datetime, room_filter: RoomFilter | None = None
+) -> Availability:
+    """Every slot of the facility's rooms over `days`, in five queries whatever the size."""
+    rooms = facility_rooms(facility, room_filter)
+    bands = list(TimeBand.objects.filter(facility=facility).order_by("order"))
+    first, last = min(days), max(days)
+    closed = {
+        (room_id, day)
+        for room_id, day in Closure.objects.filter(facility=facility, date__range=(first, last)).values_list(
+            "room_id", "date"
+        )
+    }
+    occupied = set(
+        Occupancy.objects.filter(unit__facility=facility, date__range=(first, last)).values_list(
+            "unit_id", "date", "band_id"
+        )
+    )
+    result = Availability(facility=facility, rooms=rooms, bands=bands, days=days, now=now, closed_days=closed)
+    now_tokyo = now.astimezone(domain.TOKYO)
+    for room in rooms:
+        unit_ids = [u.pk for u in room.units.all()]
+        for day in days:
+            room_closed = (None, day) in closed or (room.pk, day) in closed
+            for band in bands:
+                if room_closed:
+                    cell = Cell.CLOSED
+                elif any((u, day, band.pk) in occupied for u in unit_ids):
+                    cell = Cell.TAKEN
+                elif dt.datetime.combine(day, band.starts_at, tzinfo=domain.TOKYO) <= now_tokyo:
+                    cell = Cell.UNAVAILABLE
+                else:
+                    cell = Cell.FREE
+                result.slots[(room.pk, day, band.pk)] = cell
+    return result
+
+
+def facility_search(
+    *, kind: str | None = None, purpose: str | None = None, min_capacity: int | None = None
+) -> QuerySet[Facility]:
+    """Facilities with at least one active room matching the filters, with the count of matches."""
+    room_q = Q(rooms__is_active=True)
+    if purpose:
+        room_q &= Q(rooms__purposes__code=purpose)
+    if min_capacity:
+        room_q &= Q(rooms__capacity__gte=min_capacity)
+    facilities = active_facilities().annotate(matching_rooms=Count("rooms", filter=room_q, distinct=True))
+    if kind:
+        facilities = facilities.filter(kind=kind)
+    return facilities.filter(matching_rooms__gt=0).order_by("kind", "code")
+
+
+def resident_reservations(resident: Resident, *, include_past: bool = False, today: dt.date) -> QuerySet[Reservation]:
+    """The resident's own bookings and those of the groups they represent."""
+    bookings = (
+        Reservation.objects.filter(Q(resident=resident) | Q(group__representative=resident))
+        .select_related("room__facility", "band_from", "band_to", "group", "purpose")
+        .order_by("date", "band_from__order")
+    )
+    if not include_past:
+        bookings = bookings.filter(date__gte=today)
+    return bookings
+
+
+def reservation_for_resident(resident: Resident, reservation_id: int) -> Reservation | None:
+    return (
+        Reservation.objects.filter(Q(resident=resident) | Q(group__representative=resident), pk=reservation_id)
+        .select_related("room__facility", "band_from", "band_to", "group", "purpose")
+        .first()
+    )
+
+
+def active_count_in_month(resident: Resident, month: dt.date) -> int:
+    first = domain.month_start(month)
+    return Reservation.objects.filter(
+        resident=resident,
+        group__isnull=True,
+        state__in=ACTIVE_STATES,
+        date__gte=first,
+        date__lt=domain.add_months(first, 1),
+    ).count()
+
+
+def room_with_bands(room_id: int) -> tuple[Room, list[TimeBand]] | None:
+    room = (
+        Room.objects.filter(pk=room_id, is_active=True, facility__is_active=True)
+        .select_related("facility__group")
+        .prefetch_related("purposes", Prefetch("tariffs"))
+        .first()
+    )
+    if room is None:
+        return None
+    return room, list(TimeBand.objects.filter(facility_id=room.facility_id).order_by("order"))
+
+
+def bands_by_facility(facility_ids: list[int]) -> dict[int, list[TimeBand]]:
+    grouped: dict[int, list[TimeBand]] = defaultdict(list)
+    for band in TimeBand.objects.filter(facility_id__in=facility_ids).order_by("order"):
+        grouped[band.facility_id].append(band)
+    return grouped

@@ -1,0 +1,411 @@
+"""Every write of the booking hub. One transaction each; side effects only in on_commit.
+
+Locking contract (the global order, to avoid deadlocks): Resident row, then Group row, then the
+Reservation row. Slot conflicts are never decided by locks: the UNIQUE constraint on Occupancy
+decides them, so two people racing for one slot never wait on each other.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from collections.abc import Sequence
+from functools import partial
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+
+from . import domain
+from .errors import BookingError, NotFound, SlotTaken
+from .models import (
+    ACTIVE_STATES,
+    Channel,
+    Closure,
+    Facility,
+    Group,
+    Occupancy,
+    Purpose,
+    Reservation,
+    ReservationKind,
+    ReservationState,
+    Resident,
+    ResidentStatus,
+    Room,
+    RoomUnit,
+    Tariff,
+    TimeBand,
+    User,
+    booking_rules,
+)
+from .notifications import availability_changed
+
+REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+GROUP_MIN_MEMBERS = 5
+
+
+def new_reference() -> str:
+    """A booking reference residents can read out at a counter (no 0/O, 1/I)."""
+    return "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(10))
+
+
+def _notify_after_commit(facility_id: int, dates: Sequence[dt.date]) -> None:
+    transaction.on_commit(partial(availability_changed, facility_id, list(dates)))
+
+
+def _is_occupancy_conflict(error: IntegrityError) -> bool:
+    text = str(error).lower()
+    return "occupancy_unique_unit_date_band" in text or "reservations_occupancy" in text
+
+
+def _resolve_bands(room: Room, band_ids: Sequence[int]) -> list[TimeBand]:
+    bands = list(TimeBand.objects.filter(facility_id=room.facility_id).order_by("order"))
+    by_id = {b.pk: b for b in bands}
+    if not band_ids or any(b not in by_id for b in band_ids):
+        raise BookingError("unknown_band", status=400)
+    chosen = sorted((by_id[b] for b in set(band_ids)), key=lambda b: b.order)
+    if len(chosen) != len(band_ids) or not domain.is_consecutive([b.order for b in chosen], [b.order for b in bands]):
+        raise BookingError(domain.Refusal.BAD_SPAN.value, status=400)
+    return chosen
+
+
+def _is_closed(room: Room, date: dt.date) -> bool:
+    return Closure.objects.filter(Q(room__isnull=True) | Q(room=room), facility_id=room.facility_id, date=date).exists()
+
+
+def _occupied(unit_ids: Sequence[int], date: dt.date, bands: Sequence[TimeBand]) -> bool:
+    return Occupancy.objects.filter(unit_id__in=unit_ids, date=date, band__in=bands).exists()
+
+
+def _month_bounds(date: dt.date) -> tuple[dt.date, dt.date]:
+    first = domain.month_start(date)
+    return first, domain.add_months(first, 1)
+
+
+def _insert_slot(reservation: Reservation, unit_ids: Sequence[int], bands: Sequence[TimeBand]) -> None:
+    """Insert the reservation and its occupancy rows; a lost race raises SlotTaken.
+
+    Runs inside the caller's transaction; the savepoint lets the caller's transaction carry on
+    cleanly after a lost race (nothing of the loser's is left behind)."""
+    try:
+        with transaction.atomic():
+            reservation.save(force_insert=True)
+            Occupancy.objects.bulk_create(
+                Occupancy(reservation=reservation, unit_id=u, date=reservation.date, band=b)
+                for u in unit_ids
+                for b in bands
+            )
+    except IntegrityError as error:
+        if _is_occupancy_conflict(error):
+            raise SlotTaken from error
+        raise
+
+
+def reservation_create(
+    *,
+    resident: Resident,
+    room_id: int,
+    date: dt.date,
+    band_ids: Sequence[int],
+    channel: str,
+    booked_by: User,
+    now: dt.datetime,
+    group: Group | None = None,
+    purpose_id: int | None = None,
+    attendees: int | None = None,
+) -> Reservation:
+    """Book `room_id` on `date` for consecutive `band_ids` first-come (随時予約).
+
+    Locks the resident's row, then the group's, to make the monthly cap exact; the slot itself is
+    taken by inserting Occupancy rows, whose UNIQUE constraint lets exactly one racer win. A cheap
+    read first turns most losers away before they write anything.
+    """
+    room = Room.objects.select_related("facility__group").filter(pk=room_id, is_active=True).first()
+    if room is None or not room.facility.is_active:
+        raise NotFound("unknown_room")
+    bands = _resolve_bands(room, band_ids)
+    rules = booking_rules(room.facility.group)
+
+    if resident.status != ResidentStatus.ACTIVE:
+        raise BookingError("not_active", status=403)
+    if group is not None:
+        if group.status != ResidentStatus.ACTIVE:
+            raise BookingError("group_not_active", status=403)
+        if group.representative_id != resident.pk and not group.members.filter(pk=resident.pk).exists():
+            raise BookingError("not_group_member", status=403)
+
+    refusal = domain.window_refusal(use_date=date, band_start=bands[0].starts_at, now=now, rules=rules)
+    if refusal is domain.Refusal.CLOSED_FOR_BOOKING and channel == Channel.COUNTER:
+        refusal = None  # same-day and day-before bookings are taken at the counter
+    if refusal is not None:
+        raise BookingError(refusal.value, status=400 if refusal is domain.Refusal.PAST else 409)
+    if _is_closed(room, date):
+        raise BookingError(domain.Refusal.FACILITY_CLOSED.value)
+
+    purpose = None
+    if purpose_id is not None:
+        purpose = room.purposes.filter(pk=purpose_id).first()
+        if purpose is None:
+            raise BookingError("purpose_not_allowed", status=400)
+    if attendees is not None and attendees > room.capacity:
+        raise BookingError("over_capacity", status=400)
+
+    unit_ids = list(room.units.values_list("pk", flat=True))
+    if _occupied(unit_ids, date, bands):
+        raise SlotTaken
+
+    tariffs = {t.time_band_id: t for t in Tariff.objects.filter(room=room, time_band__in=bands)}
+    fee = domain.fee_for(
+        band_fees=[(tariffs[b.pk].weekday_fee, tariffs[b.pk].holiday_fee) for b in bands if b.pk in tariffs],
+        use_date=date,
+        outsider=resident.is_outsider if group is None else not group.is_ward_group,
+        rules=rules,
+    )
+    month_from, month_to = _month_bounds(date)
+
+    with transaction.atomic():
+        Resident.objects.select_for_update().filter(pk=resident.pk).get()
+        mine = Reservation.objects.filter(
+            resident=resident, group__isnull=True, state__in=ACTIVE_STATES, date__gte=month_from, date__lt=month_to
+        )
+        if group is None:
+            refusal = domain.quota_refusal(active_this_month=mine.count(), cap=rules.max_active_per_month)
+        else:
+            Group.objects.select_for_update().filter(pk=group.pk).get()
+            theirs = Reservation.objects.filter(
+                group=group, state__in=ACTIVE_STATES, date__gte=month_from, date__lt=month_to
+            )
+            refusal = domain.quota_refusal(
+                active_this_month=theirs.count(), cap=rules.max_group_active_per_month, group=True
+            )
+        if refusal is not None:
+            raise BookingError(refusal.value)
+
+        reservation = Reservation(
+            reference=new_reference(),
+            kind=ReservationKind.FIRST_COME,
+            state=ReservationState.PROVISIONAL if fee > 0 else ReservationState.CONFIRMED,
+            resident=resident,
+            group=group,
+            room=room,
+            date=date,
+            band_from=bands[0],
+            band_to=bands[-1],
+            purpose=purpose,
+            attendees=attendees,
+            fee=fee,
+            payment_deadline=domain.payment_deadline(booked_at=now, use_date=date, rules=rules) if fee > 0 else None,
+            channel=channel,
+            booked_by=booked_by,
+            created_at=now,
+        )
+        _insert_slot(reservation, unit_ids, bands)
+        _notify_after_commit(room.facility_id, [date])
+    return reservation
+
+
+def reservation_cancel(
+    *, reservation_id: int, resident: Resident | None, cancelled_by: User, channel: str, now: dt.datetime
+) -> Reservation:
+    """Cancel a booking and free its slot at once.
+
+    `resident` is the person asking (None for staff acting at the counter, who may cancel any
+    booking of their facilities; the view checks that scope). A resident may cancel their own
+    bookings and those of groups they represent. Locks the reservation row; idempotent refusals.
+    """
+    with transaction.atomic():
+        reservation = (
+            Reservation.objects.select_for_update(of=("self",))
+            .select_related("room", "group")
+            .filter(pk=reservation_id)
+            .first()
+        )
+        if reservation is None or (resident is not None and not _may_act_for(resident, reservation)):
+            raise NotFound("unknown_reservation")
+        if reservation.state not in ACTIVE_STATES:
+            raise BookingError("already_ended")
+        if reservation.date < now.astimezone(domain.TOKYO).date():
+            raise BookingError("not_cancellable")
+        reservation.state = ReservationState.CANCELLED
+        reservation.cancelled_at = now
+        reservation.cancel_channel = channel
+        reservation.cancelled_by = cancelled_by
+        reservation.save(update_fields=["state", "cancelled_at", "cancel_channel", "cancelled_by"])
+        reservation.occupancies.all().delete()
+        _notify_after_commit(reservation.room.facility_id, [reservation.date])
+    return reservation
+
+
+def _may_act_for(resident: Resident, reservation: Reservation) -> bool:
+    if reservation.resident_id == resident.pk:
+        return True
+    return reservation.group is not None and reservation.group.representative_id == resident.pk
+
+
+def block_create(
+    *, room_id: int, date: dt.date, band_ids: Sequence[int], note: str, staff_user: User, now: dt.datetime
+) -> Reservation:
+    """Place a staff block (公用・優先予約) on a slot, before the lottery or any time after.
+
+    Shares the Occupancy constraint with bookings, so a block can never overlap a booking."""
+    room = Room.objects.select_related("facility").filter(pk=room_id).first()
+    if room is None:
+        raise NotFound("unknown_room")
+    bands = _resolve_bands(room, band_ids)
+    unit_ids = list(room.units.values_list("pk", flat=True))
+    reservation = Reservation(
+        reference=new_reference(),
+        kind=ReservationKind.BLOCK,
+        state=ReservationState.CONFIRMED,
+        room=room,
+        date=date,
+        band_from=bands[0],
+        band_to=bands[-1],
+        note=note,
+        channel=Channel.COUNTER,
+        booked_by=staff_user,
+        created_at=now,
+    )
+    with transaction.atomic():
+        _insert_slot(reservation, unit_ids, bands)
+        _notify_after_commit(room.facility_id, [date])
+    return reservation
+
+
+def closure_create(*, facility: Facility, date: dt.date, reason: str, room: Room | None = None) -> Closure:
+    """Close a facility (or one room) for a day. Refused while active bookings hold that day:
+    staff cancel them first, so nobody's booking silently lands on a closed day."""
+    with transaction.atomic():
+        units = RoomUnit.objects.filter(facility=facility)
+        if room is not None:
+            units = units.filter(rooms=room)
+        if Occupancy.objects.filter(unit__in=units, date=date).exists():
+            raise BookingError("closure_has_bookings")
+        closure, _ = Closure.objects.get_or_create(facility=facility, room=room, date=date, defaults={"reason": reason})
+        _notify_after_commit(facility.pk, [date])
+    return closure
+
+
+def room_save(*, room: Room, unit_codes: Sequence[str] | None = None) -> Room:
+    """Create or update a room. A room always covers at least one unit: a plain room gets a unit of
+    its own; a divisible hall's whole and halves name the shared units by code."""
+    with transaction.atomic():
+        room.full_clean(exclude=["units", "purposes"])
+        room.save()
+        if unit_codes:
+            units = [RoomUnit.objects.get_or_create(facility_id=room.facility_id, code=c)[0] for c in unit_codes]
+            room.units.set(units)
+        elif not room.units.exists():
+            unit, _ = RoomUnit.objects.get_or_create(facility_id=room.facility_id, code=room.code)
+            room.units.add(unit)
+    return room
+
+
+def catalogue_save(*, obj: Facility | TimeBand | Tariff | Purpose) -> None:
+    """Validate and save a catalogue record (admin edits go through here, never a bare save)."""
+    with transaction.atomic():
+        obj.full_clean()
+        obj.save()
+
+
+def _new_user_number() -> str:
+    return str(10_000_000 + secrets.randbelow(90_000_000))
+
+
+def resident_register(
+    *,
+    full_name: str,
+    date_of_birth: dt.date,
+    postcode: str,
+    address: str,
+    residency: str,
+    email: str,
+    password: str,
+    channel: str,
+    now: dt.datetime,
+    activated_by: User | None = None,
+) -> Resident:
+    """Register an individual. Online registrations are provisional (仮登録) until counter staff
+    check an ID; a counter registration by staff (`activated_by`) is active at once."""
+    for _attempt in range(5):
+        try:
+            with transaction.atomic():
+                user = User.objects.create_user(_new_user_number(), password, email=email)
+                active = activated_by is not None
+                return Resident.objects.create(
+                    user=user,
+                    full_name=full_name,
+                    date_of_birth=date_of_birth,
+                    postcode=postcode,
+                    address=address,
+                    residency=residency,
+                    status=ResidentStatus.ACTIVE if active else ResidentStatus.PENDING,
+                    registered_channel=channel,
+                    registered_at=now,
+                    activated_at=now if active else None,
+                    activated_by=activated_by,
+                )
+        except IntegrityError:
+            continue  # a user-number collision: draw another
+    raise RuntimeError("could not allocate a user number")
+
+
+def resident_activate(*, resident_id: int, staff_user: User, now: dt.datetime) -> Resident:
+    """Activate a pre-registered resident after an ID check at the counter. A conditional UPDATE:
+    two staff clicking at once activate once."""
+    changed = Resident.objects.filter(pk=resident_id, status=ResidentStatus.PENDING).update(
+        status=ResidentStatus.ACTIVE, activated_at=now, activated_by=staff_user
+    )
+    if not changed:
+        if not Resident.objects.filter(pk=resident_id).exists():
+            raise NotFound("unknown_resident")
+        raise BookingError("not_pending")
+    return Resident.objects.get(pk=resident_id)
+
+
+def resident_update_profile(*, resident: Resident, postcode: str, address: str, email: str) -> Resident:
+    """A resident edits their contact data. Name, birth date and residency change only at a counter."""
+    with transaction.atomic():
+        resident.postcode = postcode
+        resident.address = address
+        resident.save(update_fields=["postcode", "address"])
+        resident.user.email = email
+        resident.user.save(update_fields=["email"])
+    return resident
+
+
+def group_register(
+    *,
+    representative: Resident,
+    name: str,
+    contact_name: str,
+    contact_email: str,
+    member_count: int,
+    resident_member_count: int,
+    now: dt.datetime,
+) -> Group:
+    """Register a group (団体登録), pending until counter staff check its member list."""
+    if member_count < GROUP_MIN_MEMBERS:
+        raise BookingError("group_too_small", status=400)
+    if resident_member_count > member_count:
+        raise BookingError("group_residents_exceed", status=400)
+    with transaction.atomic():
+        group = Group.objects.create(
+            name=name,
+            representative=representative,
+            contact_name=contact_name,
+            contact_email=contact_email,
+            member_count=member_count,
+            resident_member_count=resident_member_count,
+            registered_at=now,
+        )
+        group.members.add(representative)
+    return group
+
+
+def group_activate(*, group_id: int, now: dt.datetime) -> Group:
+    changed = Group.objects.filter(pk=group_id, status=ResidentStatus.PENDING).update(
+        status=ResidentStatus.ACTIVE, activated_at=now
+    )
+    if not changed:
+        raise BookingError("not_pending")
+    return Group.objects.get(pk=group_id)

@@ -1,0 +1,138 @@
+"""Factories for the booking hub. Rooms are built through `room_save`, the same service staff use."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import factory
+from django.contrib.auth.hashers import make_password
+
+from reservations.models import (
+    Channel,
+    Department,
+    Facility,
+    FacilityGroup,
+    FacilityKind,
+    Group,
+    Purpose,
+    Residency,
+    Resident,
+    ResidentStatus,
+    Room,
+    Tariff,
+    TimeBand,
+    User,
+)
+from reservations.services import room_save
+
+PASSWORD = "correct-horse-battery"
+THREE_BANDS = [
+    ("am", "午前", dt.time(9, 0), dt.time(12, 0)),
+    ("pm", "午後", dt.time(13, 0), dt.time(17, 0)),
+    ("ev", "夜間", dt.time(18, 0), dt.time(21, 30)),
+]
+
+
+class DepartmentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Department
+        django_get_or_create = ("code",)
+
+    code = "community"
+    name = "地域振興課"
+
+
+class FacilityGroupFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = FacilityGroup
+        django_get_or_create = ("code",)
+
+    code = "default"
+    name = "集会施設"
+
+
+class FacilityFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Facility
+        skip_postgeneration_save = True
+
+    code = factory.Sequence(lambda n: f"fac-{n}")
+    name = factory.Sequence(lambda n: f"テスト区民センター{n}")
+    kind = FacilityKind.COMMUNITY
+    department = factory.SubFactory(DepartmentFactory)
+    group = factory.SubFactory(FacilityGroupFactory)
+    address = "東京都文京区春日1-16-21"
+
+    @factory.post_generation
+    def bands(self, create: bool, extracted: list[tuple[str, str, dt.time, dt.time]] | None, **kwargs: object) -> None:
+        for order, (code, label, start, end) in enumerate(extracted or THREE_BANDS):
+            TimeBand.objects.create(facility=self, code=code, label=label, starts_at=start, ends_at=end, order=order)
+
+
+def make_room(
+    facility: Facility,
+    code: str,
+    *,
+    capacity: int = 30,
+    unit_codes: list[str] | None = None,
+    weekday_fee: int = 1200,
+    holiday_fee: int = 1500,
+    purposes: list[Purpose] | None = None,
+) -> Room:
+    room = room_save(
+        room=Room(facility=facility, code=code, name=f"室場{code}", capacity=capacity), unit_codes=unit_codes
+    )
+    for band in facility.time_bands.all():
+        Tariff.objects.create(room=room, time_band=band, weekday_fee=weekday_fee, holiday_fee=holiday_fee)
+    if purposes:
+        room.purposes.set(purposes)
+    return room
+
+
+def make_divisible_hall(facility: Facility) -> tuple[Room, Room, Room]:
+    """A gym whose whole (全面) covers both halves (半面A, 半面B)."""
+    whole = make_room(facility, "gym", capacity=200, unit_codes=["gym-a", "gym-b"])
+    half_a = make_room(facility, "gym-a", capacity=100, unit_codes=["gym-a"])
+    half_b = make_room(facility, "gym-b", capacity=100, unit_codes=["gym-b"])
+    return whole, half_a, half_b
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+
+    user_number = factory.Sequence(lambda n: f"{20_000_000 + n}")
+    email = factory.LazyAttribute(lambda u: f"u{u.user_number}@example.jp")
+    password = factory.LazyFunction(lambda: make_password(PASSWORD))
+
+
+class StaffFactory(UserFactory):
+    user_number = factory.Sequence(lambda n: f"S{n:05d}")
+    is_staff = True
+
+
+class ResidentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Resident
+
+    user = factory.SubFactory(UserFactory)
+    full_name = factory.Sequence(lambda n: f"区民 太郎{n}")
+    date_of_birth = dt.date(1980, 4, 1)
+    postcode = "112-0003"
+    address = "東京都文京区春日1-1-1"
+    residency = Residency.LIVES
+    status = ResidentStatus.ACTIVE
+    registered_channel = Channel.WEB
+
+
+class GroupFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Group
+
+    name = factory.Sequence(lambda n: f"文京卓球クラブ{n}")
+    representative = factory.SubFactory(ResidentFactory)
+    contact_name = "連絡 花子"
+    contact_email = "club@example.jp"
+    member_count = 10
+    resident_member_count = 8
+    status = ResidentStatus.ACTIVE
