@@ -199,6 +199,9 @@ class Tariff(models.Model):
         verbose_name_plural = _("使用料")
         constraints = [models.UniqueConstraint(fields=["room", "time_band"], name="tariff_unique_room_band")]
 
+    def __str__(self) -> str:
+        return f"{self.room_id}/{self.time_band_id}: {self.weekday_fee}/{self.holiday_fee}"
+
 
 class Closure(models.Model):
     """A closed day (休館日) of a whole facility, or of one room when `room` is set."""
@@ -254,7 +257,7 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     USERNAME_FIELD = "user_number"
     EMAIL_FIELD = "email"
-    REQUIRED_FIELDS: list[str] = []
+    REQUIRED_FIELDS = []
 
     class Meta:
         verbose_name = _("ログインアカウント")
@@ -425,6 +428,9 @@ class Occupancy(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["unit", "date", "band"], name="occupancy_unique_unit_date_band"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.unit_id}@{self.date}/{self.band_id}"
 
 
 def booking_rules(group: FacilityGroup) -> BookingRules:

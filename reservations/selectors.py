@@ -94,7 +94,7 @@ def availability(
     rooms = facility_rooms(facility, room_filter)
     bands = list(TimeBand.objects.filter(facility=facility).order_by("order"))
     first, last = min(days), max(days)
-    closed = {
+    closed: set[tuple[int | None, dt.date]] = {
         (room_id, day)
         for room_id, day in Closure.objects.filter(facility=facility, date__range=(first, last)).values_list(
             "room_id", "date"

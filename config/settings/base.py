@@ -1,6 +1,7 @@
 """Settings shared by every environment. Environment-specific files override what differs."""
 
 from pathlib import Path
+from typing import Any
 
 import environ
 
@@ -101,8 +102,8 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="施設予約 <noreply@ex
 
 REDIS_URL = env("REDIS_URL", default="")
 
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+CACHES: dict[str, dict[str, Any]] = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+CHANNEL_LAYERS: dict[str, dict[str, Any]] = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = None
