@@ -1,6 +1,16 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
+
+from .api import api
 
 urlpatterns = [
+    path("", include("reservations.urls")),
+    # Django's own login, logout and password-reset views (names: login, logout, password_reset, ...),
+    # with a login form that asks for the user number (利用者番号).
+    path("accounts/", include("reservations.auth_urls")),
+    # Registration, profile and groups (namespace "accounts").
+    path("accounts/", include("reservations.account_urls")),
+    path("api/v1/", api.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]
