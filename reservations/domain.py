@@ -131,7 +131,7 @@ def payment_deadline(*, booked_at: dt.datetime, use_date: dt.date, rules: Bookin
         hour=23, minute=59, second=59, microsecond=0
     )
     before_use = dt.datetime.combine(use_date - dt.timedelta(days=1), dt.time(23, 59, 59), tzinfo=TOKYO)
-    return min(by_days, max(before_use, booked_at.astimezone(TOKYO)))
+    return max(min(by_days, before_use), booked_at.astimezone(TOKYO))
 
 
 class Cell(enum.Enum):

@@ -45,7 +45,7 @@ class FacilityKind(models.TextChoices):
 class Department(models.Model):
     """An owning department (所管課)."""
 
-    code = models.SlugField(unique=True)
+    code = models.SlugField(_("コード"), unique=True)
     name = models.CharField(_("所管課"), max_length=100)
 
     class Meta:
@@ -59,7 +59,7 @@ class Department(models.Model):
 class FacilityGroup(models.Model):
     """Facilities that share one set of booking rules (dates, caps, payment terms)."""
 
-    code = models.SlugField(unique=True)
+    code = models.SlugField(_("コード"), unique=True)
     name = models.CharField(_("施設グループ"), max_length=100)
     first_come_opens_months_before = models.PositiveSmallIntegerField(_("随時予約の受付開始（何か月前）"), default=1)
     first_come_opens_day = models.PositiveSmallIntegerField(_("随時予約の受付開始日"), default=1)
@@ -85,7 +85,7 @@ class FacilityGroup(models.Model):
 
 
 class Facility(models.Model):
-    code = models.SlugField(unique=True)
+    code = models.SlugField(_("コード"), unique=True)
     name = models.CharField(_("施設名"), max_length=100)
     kind = models.CharField(_("種別"), max_length=20, choices=FacilityKind.choices, db_index=True)
     department = models.ForeignKey(Department, on_delete=models.PROTECT, verbose_name=_("所管課"))
@@ -109,7 +109,7 @@ class Facility(models.Model):
 class Purpose(models.Model):
     """A use a room allows (会議, 音楽, 卓球, ...)."""
 
-    code = models.SlugField(unique=True)
+    code = models.SlugField(_("コード"), unique=True)
     name = models.CharField(_("利用目的"), max_length=50)
 
     class Meta:
@@ -124,8 +124,8 @@ class Purpose(models.Model):
 class RoomUnit(models.Model):
     """The smallest bookable piece of space. A divisible hall is two or more units."""
 
-    facility = models.ForeignKey(Facility, on_delete=models.CASCADE, related_name="units")
-    code = models.CharField(max_length=30)
+    facility = models.ForeignKey(Facility, on_delete=models.CASCADE, related_name="units", verbose_name=_("施設"))
+    code = models.CharField(_("コード"), max_length=30)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["facility", "code"], name="roomunit_unique_code")]
@@ -139,14 +139,14 @@ class Room(models.Model):
     covers every unit its halves cover, so booking either takes the units the other needs."""
 
     facility = models.ForeignKey(Facility, on_delete=models.CASCADE, related_name="rooms", verbose_name=_("施設"))
-    code = models.CharField(max_length=30)
+    code = models.CharField(_("コード"), max_length=30)
     name = models.CharField(_("室場名"), max_length=100)
     capacity = models.PositiveIntegerField(_("定員"))
     area_m2 = models.PositiveIntegerField(_("面積（㎡）"), null=True, blank=True)
     equipment = models.JSONField(_("設備"), default=list, blank=True)
     purposes = models.ManyToManyField(Purpose, blank=True, verbose_name=_("利用目的"))
-    units = models.ManyToManyField(RoomUnit, related_name="rooms")
-    display_order = models.PositiveSmallIntegerField(default=0)
+    units = models.ManyToManyField(RoomUnit, related_name="rooms", verbose_name=_("区画"))
+    display_order = models.PositiveSmallIntegerField(_("表示順"), default=0)
     is_active = models.BooleanField(_("公開中"), default=True)
 
     class Meta:
@@ -165,12 +165,12 @@ class Room(models.Model):
 class TimeBand(models.Model):
     """A fixed band of a facility's day (午前 09–12 ...; hourly for courts)."""
 
-    facility = models.ForeignKey(Facility, on_delete=models.CASCADE, related_name="time_bands")
-    code = models.CharField(max_length=20)
+    facility = models.ForeignKey(Facility, on_delete=models.CASCADE, related_name="time_bands", verbose_name=_("施設"))
+    code = models.CharField(_("コード"), max_length=20)
     label = models.CharField(_("時間帯"), max_length=30)
     starts_at = models.TimeField(_("開始"))
     ends_at = models.TimeField(_("終了"))
-    order = models.PositiveSmallIntegerField()
+    order = models.PositiveSmallIntegerField(_("順序"))
 
     class Meta:
         verbose_name = _("時間帯")
@@ -189,8 +189,8 @@ class TimeBand(models.Model):
 class Tariff(models.Model):
     """The usage fee (使用料) of one room for one band, in integer yen."""
 
-    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="tariffs")
-    time_band = models.ForeignKey(TimeBand, on_delete=models.CASCADE)
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="tariffs", verbose_name=_("室場"))
+    time_band = models.ForeignKey(TimeBand, on_delete=models.CASCADE, verbose_name=_("時間帯"))
     weekday_fee = models.PositiveIntegerField(_("平日料金（円）"))
     holiday_fee = models.PositiveIntegerField(_("土日祝料金（円）"))
 
@@ -204,10 +204,14 @@ class Tariff(models.Model):
 
 
 class Closure(models.Model):
-    """A closed day (休館日) of a whole facility, or of one room when `room` is set."""
+    """A closed day (休館日) of a whole facility, or of one room when `room` is set.
 
-    facility = models.ForeignKey(Facility, on_delete=models.CASCADE, related_name="closures")
-    room = models.ForeignKey(Room, on_delete=models.CASCADE, null=True, blank=True)
+    It holds the Occupancy rows of every unit and band it closes (see `closure_create`)."""
+
+    facility = models.ForeignKey(Facility, on_delete=models.CASCADE, related_name="closures", verbose_name=_("施設"))
+    room = models.ForeignKey(
+        Room, on_delete=models.CASCADE, null=True, blank=True, verbose_name=_("室場（空欄は施設全体）")
+    )
     date = models.DateField(_("日付"))
     reason = models.CharField(_("理由"), max_length=100)
 
@@ -417,9 +421,15 @@ class Reservation(models.Model):
 
 
 class Occupancy(models.Model):
-    """One occupied (unit, date, band). The UNIQUE constraint is the no-double-booking guarantee."""
+    """One occupied (unit, date, band). The UNIQUE constraint is the no-double-booking guarantee.
 
-    reservation = models.ForeignKey(Reservation, on_delete=models.CASCADE, related_name="occupancies")
+    It is held either by a reservation (a booking, a lottery win, a staff block) or by a closure,
+    so a closure and a booking racing for one day are decided by the same constraint."""
+
+    reservation = models.ForeignKey(
+        Reservation, on_delete=models.CASCADE, null=True, blank=True, related_name="occupancies"
+    )
+    closure = models.ForeignKey(Closure, on_delete=models.CASCADE, null=True, blank=True, related_name="occupancies")
     unit = models.ForeignKey(RoomUnit, on_delete=models.PROTECT, related_name="+")
     date = models.DateField()
     band = models.ForeignKey(TimeBand, on_delete=models.PROTECT, related_name="+")
@@ -427,6 +437,11 @@ class Occupancy(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["unit", "date", "band"], name="occupancy_unique_unit_date_band"),
+            models.CheckConstraint(
+                condition=Q(reservation__isnull=False, closure__isnull=True)
+                | Q(reservation__isnull=True, closure__isnull=False),
+                name="occupancy_one_holder",
+            ),
         ]
 
     def __str__(self) -> str:

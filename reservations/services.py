@@ -21,7 +21,9 @@ from .models import (
     ACTIVE_STATES,
     Channel,
     Closure,
+    Department,
     Facility,
+    FacilityGroup,
     Group,
     Occupancy,
     Purpose,
@@ -149,7 +151,7 @@ def reservation_create(
     if attendees is not None and attendees > room.capacity:
         raise BookingError("over_capacity", status=400)
 
-    unit_ids = list(room.units.values_list("pk", flat=True))
+    unit_ids = list(room.units.order_by("pk").values_list("pk", flat=True))
     if _occupied(unit_ids, date, bands):
         raise SlotTaken
 
@@ -163,14 +165,22 @@ def reservation_create(
     month_from, month_to = _month_bounds(date)
 
     with transaction.atomic():
-        Resident.objects.select_for_update().filter(pk=resident.pk).get()
+        # The status is read again from the locked rows: a suspension that commits while this
+        # booking waits for the lock must still refuse it.
+        if Resident.objects.select_for_update().values_list("status", flat=True).get(pk=resident.pk) != (
+            ResidentStatus.ACTIVE
+        ):
+            raise BookingError("not_active", status=403)
         mine = Reservation.objects.filter(
             resident=resident, group__isnull=True, state__in=ACTIVE_STATES, date__gte=month_from, date__lt=month_to
         )
         if group is None:
             refusal = domain.quota_refusal(active_this_month=mine.count(), cap=rules.max_active_per_month)
         else:
-            Group.objects.select_for_update().filter(pk=group.pk).get()
+            if Group.objects.select_for_update().values_list("status", flat=True).get(pk=group.pk) != (
+                ResidentStatus.ACTIVE
+            ):
+                raise BookingError("group_not_active", status=403)
             theirs = Reservation.objects.filter(
                 group=group, state__in=ACTIVE_STATES, date__gte=month_from, date__lt=month_to
             )
@@ -251,7 +261,7 @@ def block_create(
     if room is None:
         raise NotFound("unknown_room")
     bands = _resolve_bands(room, band_ids)
-    unit_ids = list(room.units.values_list("pk", flat=True))
+    unit_ids = list(room.units.order_by("pk").values_list("pk", flat=True))
     reservation = Reservation(
         reference=new_reference(),
         kind=ReservationKind.BLOCK,
@@ -272,15 +282,39 @@ def block_create(
 
 
 def closure_create(*, facility: Facility, date: dt.date, reason: str, room: Room | None = None) -> Closure:
-    """Close a facility (or one room) for a day. Refused while active bookings hold that day:
-    staff cancel them first, so nobody's booking silently lands on a closed day."""
+    """Close a facility (or one room) for a day.
+
+    The closure takes the Occupancy rows of every unit and band it closes, so the UNIQUE constraint
+    decides a race with a booking: a day holding an active booking cannot be closed (staff cancel
+    the booking first) and a booking in flight cannot land on a day closed meanwhile."""
+    units = RoomUnit.objects.filter(facility=facility).order_by("pk")
+    if room is not None:
+        units = units.filter(rooms=room)
+    unit_ids = list(units.values_list("pk", flat=True))
+    bands = list(TimeBand.objects.filter(facility=facility).order_by("order"))
     with transaction.atomic():
-        units = RoomUnit.objects.filter(facility=facility)
-        if room is not None:
-            units = units.filter(rooms=room)
-        if Occupancy.objects.filter(unit__in=units, date=date).exists():
-            raise BookingError("closure_has_bookings")
-        closure, _ = Closure.objects.get_or_create(facility=facility, room=room, date=date, defaults={"reason": reason})
+        existing = Closure.objects.filter(facility=facility, date=date, room=room).first()
+        if existing is not None:
+            return existing
+        closure = Closure.objects.create(facility=facility, room=room, date=date, reason=reason)
+        # Cells an earlier room closure already holds stay with it.
+        held = set(
+            Occupancy.objects.filter(closure__isnull=False, unit_id__in=unit_ids, date=date).values_list(
+                "unit_id", "band_id"
+            )
+        )
+        try:
+            with transaction.atomic():
+                Occupancy.objects.bulk_create(
+                    Occupancy(closure=closure, unit_id=u, date=date, band=b)
+                    for u in unit_ids
+                    for b in bands
+                    if (u, b.pk) not in held
+                )
+        except IntegrityError as error:
+            if _is_occupancy_conflict(error):
+                raise BookingError("closure_has_bookings") from error
+            raise
         _notify_after_commit(facility.pk, [date])
     return closure
 
@@ -300,7 +334,7 @@ def room_save(*, room: Room, unit_codes: Sequence[str] | None = None) -> Room:
     return room
 
 
-def catalogue_save(*, obj: Facility | TimeBand | Tariff | Purpose) -> None:
+def catalogue_save(*, obj: Department | FacilityGroup | Facility | TimeBand | Tariff | Purpose) -> None:
     """Validate and save a catalogue record (admin edits go through here, never a bare save)."""
     with transaction.atomic():
         obj.full_clean()
@@ -384,6 +418,8 @@ def group_register(
     now: dt.datetime,
 ) -> Group:
     """Register a group (団体登録), pending until counter staff check its member list."""
+    if representative.status != ResidentStatus.ACTIVE:
+        raise BookingError("not_active", status=403)
     if member_count < GROUP_MIN_MEMBERS:
         raise BookingError("group_too_small", status=400)
     if resident_member_count > member_count:

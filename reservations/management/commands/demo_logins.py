@@ -1,0 +1,33 @@
+"""`manage.py demo_logins`: print the demo accounts `seed_demo` creates."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand
+
+from reservations import demo
+
+
+class Command(BaseCommand):
+    help = "デモ用ログインを表示します (Print the demo logins)."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        rows = [
+            ("区民（区内在住）", "resident", demo.DEMO_RESIDENT, demo.DEMO_PASSWORD),
+            ("区外利用者", "outsider", demo.DEMO_OUTSIDER, demo.DEMO_PASSWORD),
+            ("窓口職員", "counter staff", demo.STAFF_USER, demo.STAFF_PASSWORD),
+            ("管理者", "administrator, /admin/", demo.ADMIN_USER, demo.ADMIN_PASSWORD),
+        ]
+        lines = [
+            "",
+            f"デモ画面 (demo site): {demo.DEMO_URL}",
+            "デモ用ログイン (demo logins): 利用者番号・ID (user number) / パスワード (password)",
+        ]
+        lines += [f"  {ja} ({en}): {user} / {password}" for ja, en, user, password in rows]
+        lines += [
+            f"  他の利用者 (other residents) {int(demo.DEMO_OUTSIDER) + 1}〜 も同じパスワード "
+            f"(same password: {demo.DEMO_PASSWORD})",
+            "",
+        ]
+        self.stdout.write("\n".join(lines))

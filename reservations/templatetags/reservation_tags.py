@@ -1,0 +1,118 @@
+"""Display filters for the booking pages: 和暦 dates and availability cells (symbol + text)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django import template
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from reservations.domain import Cell
+
+register = template.Library()
+
+# (first day of the era, its name), newest first. Dates before Meiji 6 (the Gregorian calendar's
+# adoption in Japan) are not converted.
+ERAS: tuple[tuple[dt.date, str], ...] = (
+    (dt.date(2019, 5, 1), "令和"),
+    (dt.date(1989, 1, 8), "平成"),
+    (dt.date(1926, 12, 25), "昭和"),
+    (dt.date(1912, 7, 30), "大正"),
+    (dt.date(1873, 1, 1), "明治"),
+)
+MEIJI_FIRST_YEAR = 1868
+WEEKDAYS_JA = "月火水木金土日"
+
+CELL_SYMBOLS: dict[Cell, str] = {
+    Cell.FREE: "○",
+    Cell.PARTLY: "△",
+    Cell.TAKEN: "×",
+    Cell.CLOSED: "休",
+    Cell.UNAVAILABLE: "－",
+}
+CELL_TEXTS = {
+    Cell.FREE: _("空きあり"),
+    Cell.PARTLY: _("一部空き"),
+    Cell.TAKEN: _("空きなし"),
+    Cell.CLOSED: _("休館"),
+    Cell.UNAVAILABLE: _("受付対象外"),
+}
+
+
+def _as_date(value: object) -> dt.date | None:
+    if isinstance(value, dt.datetime):
+        return timezone.localtime(value).date() if timezone.is_aware(value) else value.date()
+    if isinstance(value, dt.date):
+        return value
+    return None
+
+
+def _era_of(day: dt.date) -> tuple[str, int] | None:
+    for first_day, name in ERAS:
+        if day >= first_day:
+            start_year = MEIJI_FIRST_YEAR if name == "明治" else first_day.year
+            return name, day.year - start_year + 1
+    return None
+
+
+@register.filter
+def wareki(value: object, style: str = "") -> str:
+    """A date in the Japanese era calendar: 令和8年12月7日(月); with "month": 令和8年12月;
+    with "year": 令和8年. The first year of an era is 元年. Empty for anything that is not a date."""
+    day = _as_date(value)
+    if day is None:
+        return ""
+    era = _era_of(day)
+    if era is None:
+        return day.isoformat()
+    name, year = era
+    year_text = f"{name}{'元' if year == 1 else year}年"
+    if style == "year":
+        return year_text
+    if style == "month":
+        return f"{year_text}{day.month}月"
+    return f"{year_text}{day.month}月{day.day}日({WEEKDAYS_JA[day.weekday()]})"
+
+
+@register.filter
+def cell_symbol(cell: Cell) -> str:
+    return CELL_SYMBOLS.get(cell, "")
+
+
+@register.filter
+def cell_text(cell: Cell) -> str:
+    text = CELL_TEXTS.get(cell)
+    return str(text) if text is not None else ""
+
+
+@register.filter
+def cell_class(cell: Cell) -> str:
+    return f"c-{cell.value}" if isinstance(cell, Cell) else ""
+
+
+@register.filter
+def cell(value: Cell, style: str = "") -> SafeString:
+    """The symbol for sighted users and its meaning as text, so the symbol never stands alone.
+
+    By default the text is visually hidden (the grid has a legend); with "visible" it is shown."""
+    if not isinstance(value, Cell):
+        return mark_safe("")
+    text_class = "cell-text" if style == "visible" else "visually-hidden"
+    return format_html(
+        '<span class="sym" aria-hidden="true">{}</span><span class="{}">{}</span>',
+        CELL_SYMBOLS[value],
+        text_class,
+        CELL_TEXTS[value],
+    )
+
+
+@register.filter
+def yen(value: object) -> str:
+    """Integer yen with thousands separators: 1,200円."""
+    if not isinstance(value, int):
+        return ""
+    return gettext("%(amount)s円") % {"amount": f"{value:,}"}

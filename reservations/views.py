@@ -1,0 +1,519 @@
+"""The public booking pages: facility search, availability grids, booking, my bookings.
+
+Thin: each view parses its input, calls selectors or one service, and renders. Query counts of the
+grids are constant in rooms and days (the selectors build them from a fixed handful of queries);
+the grid rows are assembled here in Python, only for presentation.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import cast
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.functional import Promise
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_GET, require_http_methods
+
+from . import domain, selectors, services
+from .domain import Cell
+from .errors import MESSAGES, BookingError
+from .forms import (
+    FIRST_YEAR,
+    LAST_YEAR,
+    BookingForm,
+    FacilitySearchForm,
+    RoomFilterForm,
+    is_supported_date,
+    parse_band_ids,
+    resident_groups,
+)
+from .models import Channel, Facility, Group, Reservation, Resident, ResidentStatus, Room, TimeBand, User, booking_rules
+
+BAD_MONTH = _("年月の指定が正しくありません。月は1から12、年は%(first)sから%(last)sの範囲で指定してください。")
+BAD_FILTER = _("検索条件が正しくありません。入力内容をご確認ください。")
+NO_RESIDENT = _(
+    "このアカウントには利用者登録がないため、インターネットでの予約・取消はできません。"
+    "職員の方は窓口の職員端末をご利用ください。"
+)
+SLOT_NOT_FREE = _("選択した時間帯には、すでに予約済みの枠が含まれています。別の時間帯をお選びください。")
+PAST_PAGE_SIZE = 50
+WEEK_LEGEND = [Cell.FREE, Cell.TAKEN, Cell.CLOSED, Cell.UNAVAILABLE]
+
+
+def _now() -> dt.datetime:
+    return timezone.now()
+
+
+def _today(now: dt.datetime) -> dt.date:
+    return now.astimezone(domain.TOKYO).date()
+
+
+def _error(request: HttpRequest, message: str | Promise, status: int, **context: object) -> HttpResponse:
+    """A page that says in plain words what went wrong and where to go next."""
+    return render(request, "reservations/error.html", {"message": message, **context}, status=status)
+
+
+def _user(request: HttpRequest) -> User:
+    """The logged-in user (the views that call this are behind login_required)."""
+    return cast(User, request.user)
+
+
+def _resident(user: User) -> Resident | None:
+    try:
+        return user.resident
+    except Resident.DoesNotExist:
+        return None
+
+
+# --- Search -----------------------------------------------------------------------------------
+
+
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    """Facility search (public). The chosen date is where the availability links start."""
+    today = _today(_now())
+    form = FacilitySearchForm(request.GET or None, initial={"date": today})
+    if form.is_bound and not form.is_valid():
+        return render(request, "reservations/home.html", {"form": form, "facilities": [], "day": today}, status=400)
+    data = form.cleaned_data if form.is_bound else {}
+    facilities = list(
+        selectors.facility_search(
+            kind=data.get("kind") or None,
+            purpose=data.get("purpose") or None,
+            min_capacity=data.get("min_capacity") or None,
+        )
+    )
+    context = {
+        "form": form,
+        "facilities": facilities,
+        "day": data.get("date") or today,
+        "query": form.querystring(),
+    }
+    return render(request, "reservations/home.html", context)
+
+
+# --- Availability grids -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DayColumn:
+    day: dt.date
+    holiday: str  # the national holiday's name, or ""
+
+    @property
+    def css(self) -> str:
+        if self.holiday:
+            return "hol"
+        return {5: "sat", 6: "sun"}.get(self.day.weekday(), "")
+
+
+@dataclass(frozen=True)
+class GridCell:
+    day: dt.date
+    cell: Cell
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class GridRow:
+    room: Room
+    cells: list[GridCell]
+    band: TimeBand | None = None
+
+
+def _day_columns(days: list[dt.date]) -> list[DayColumn]:
+    names: dict[dt.date, str] = {}
+    for year in sorted({d.year for d in days}):
+        names.update(domain.national_holidays(year))
+    return [DayColumn(day=d, holiday=names.get(d, "")) for d in days]
+
+
+def _grid_request(request: HttpRequest, facility_id: int) -> tuple[Facility, RoomFilterForm] | HttpResponse:
+    """The facility and the room filters shared by both grids, or the error page to show."""
+    facility = selectors.facility_get(facility_id)
+    if facility is None:
+        return _error(request, MESSAGES["unknown_facility"], 404)
+    form = RoomFilterForm(request.GET or None)
+    if form.is_bound and not form.is_valid():
+        return _error(request, BAD_FILTER, 400, form=form)
+    return facility, form
+
+
+def _window_state(opens_at: dt.datetime, closes_at: dt.datetime, now: dt.datetime) -> str:
+    if now < opens_at:
+        return "before"
+    if now < closes_at:
+        return "open"
+    return "ended"
+
+
+@require_GET
+def facility_month(request: HttpRequest, facility_id: int, year: int, month: int) -> HttpResponse:
+    """The ○△× grid of one month: a row per room, a column per day."""
+    if not (1 <= month <= 12 and FIRST_YEAR <= year <= LAST_YEAR):
+        return _error(request, BAD_MONTH % {"first": FIRST_YEAR, "last": LAST_YEAR}, 400)
+    found = _grid_request(request, facility_id)
+    if isinstance(found, HttpResponse):
+        return found
+    facility, form = found
+    now = _now()
+    first = dt.date(year, month, 1)
+    days = domain.month_days(first)
+    room_filter = form.room_filter()
+    availability = selectors.availability(facility=facility, days=days, now=now, room_filter=room_filter)
+    query = form.querystring()
+
+    rows = []
+    for room in availability.rooms:
+        cells = []
+        for day in days:
+            cell = availability.day(room, day)
+            url = None
+            if cell in (Cell.FREE, Cell.PARTLY):
+                url = reverse("reservations:facility_week", args=[facility.pk, day]) + query
+            cells.append(GridCell(day=day, cell=cell, url=url))
+        rows.append(GridRow(room=room, cells=cells))
+
+    filtered = bool(room_filter.purpose or room_filter.min_capacity)
+    all_rooms = selectors.facility_rooms(facility) if filtered else availability.rooms
+    opens_at = availability.window_opens_at(first)
+    closes_at = domain.first_come_closes_at(days[-1], availability.rules)
+    prev_month, next_month = domain.add_months(first, -1), domain.add_months(first, 1)
+    context = {
+        "facility": facility,
+        "form": form,
+        "query": query,
+        "month": first,
+        "columns": _day_columns(days),
+        "rows": rows,
+        "bands": availability.bands,
+        "legend": list(Cell),
+        "all_rooms": all_rooms,
+        "filtered": filtered,
+        "opens_at": opens_at,
+        "window_state": _window_state(opens_at, closes_at, now),
+        "prev_month": prev_month if is_supported_date(prev_month) else None,
+        "next_month": next_month if is_supported_date(next_month) else None,
+        "week_start": _today(now) if first <= _today(now) <= days[-1] else first,
+    }
+    return render(request, "reservations/facility_month.html", context)
+
+
+@require_GET
+def facility_week(request: HttpRequest, facility_id: int, start: dt.date) -> HttpResponse:
+    """Seven days from `start`: a row per room and time band; free cells bookable now link to booking."""
+    if not is_supported_date(start):
+        return _error(request, MESSAGES["bad_date"], 400)
+    found = _grid_request(request, facility_id)
+    if isinstance(found, HttpResponse):
+        return found
+    facility, form = found
+    now = _now()
+    days = [start + dt.timedelta(days=i) for i in range(7)]
+    room_filter = form.room_filter()
+    availability = selectors.availability(facility=facility, days=days, now=now, room_filter=room_filter)
+
+    rows = []
+    for room in availability.rooms:
+        for band in availability.bands:
+            cells = []
+            for day in days:
+                url = None
+                if availability.bookable(room, day, band):
+                    url = reverse("reservations:book", args=[room.pk, day]) + f"?bands={band.pk}"
+                cells.append(GridCell(day=day, cell=availability.slot(room, day, band), url=url))
+            rows.append(GridRow(room=room, band=band, cells=cells))
+
+    prev_week, next_week = start - dt.timedelta(days=7), start + dt.timedelta(days=7)
+    context = {
+        "facility": facility,
+        "form": form,
+        "query": form.querystring(),
+        "start": start,
+        "end": days[-1],
+        "columns": _day_columns(days),
+        "rows": rows,
+        "has_rooms": bool(availability.rooms),
+        "legend": WEEK_LEGEND,
+        "filtered": bool(room_filter.purpose or room_filter.min_capacity),
+        "opens_at": availability.window_opens_at(start),
+        "prev_week": prev_week if is_supported_date(prev_week) else None,
+        "next_week": next_week if is_supported_date(days[-1] + dt.timedelta(days=7)) else None,
+    }
+    return render(request, "reservations/facility_week.html", context)
+
+
+@require_GET
+def bad_date(request: HttpRequest, **kwargs: object) -> HttpResponse:
+    """A path whose date is not a real date (2026-02-30, 2026-1-5, ...)."""
+    return _error(request, MESSAGES["bad_date"], 400)
+
+
+# --- Booking ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BandChoice:
+    band: TimeBand
+    cell: Cell
+    bookable: bool
+    fee: int | None
+    chosen: bool
+
+
+@dataclass(frozen=True)
+class BookingTarget:
+    """Who books which room on which day (the parsed path of the booking page)."""
+
+    resident: Resident
+    room: Room
+    bands: list[TimeBand]
+    day: dt.date
+    groups: list[Group]
+
+    def form(self, data: QueryDict | None = None, chosen: list[TimeBand] | None = None) -> BookingForm:
+        return BookingForm(
+            data,
+            initial={"bands": [b.pk for b in chosen or []]},
+            bands=self.bands,
+            purposes=list(self.room.purposes.all()),
+            groups=self.groups,
+            capacity=self.room.capacity,
+        )
+
+
+def _booking_page(
+    request: HttpRequest,
+    target: BookingTarget,
+    form: BookingForm,
+    chosen: list[TimeBand],
+    *,
+    error: str | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    """The confirmation page: the slot, the fee before booking, and what stops it if anything does."""
+    resident, room, bands, day = target.resident, target.room, target.bands, target.day
+    now = _now()
+    availability = selectors.availability(facility=room.facility, days=[day], now=now)
+    rules = booking_rules(room.facility.group)
+    tariffs = {t.time_band_id: t for t in room.tariffs.all()}
+    holiday = domain.is_holiday(day)
+    chosen_ids = {b.pk for b in chosen}
+
+    choices = []
+    for band in bands:
+        tariff = tariffs.get(band.pk)
+        choices.append(
+            BandChoice(
+                band=band,
+                cell=availability.slots.get((room.pk, day, band.pk), Cell.UNAVAILABLE),
+                bookable=(room.pk, day, band.pk) in availability.slots and availability.bookable(room, day, band),
+                fee=(tariff.holiday_fee if holiday else tariff.weekday_fee) if tariff else None,
+                chosen=band.pk in chosen_ids,
+            )
+        )
+    fee = None
+    if chosen:
+        fee = domain.fee_for(
+            band_fees=[(tariffs[b.pk].weekday_fee, tariffs[b.pk].holiday_fee) for b in chosen if b.pk in tariffs],
+            use_date=day,
+            outsider=resident.is_outsider,
+            rules=rules,
+        )
+
+    blocker: str | None = None
+    if error is None and chosen:
+        found = _blocker(resident, [c for c in choices if c.chosen], day, now, rules)
+        if found is not None:
+            blocker, status = found
+    context = {
+        "resident": resident,
+        "room": room,
+        "facility": room.facility,
+        "day": day,
+        "holiday": holiday,
+        "form": form,
+        "choices": choices,
+        "chosen": chosen,
+        "fee": fee,
+        "rules": rules,
+        "error": error,
+        "blocker": blocker,
+        "deadline": domain.payment_deadline(booked_at=now, use_date=day, rules=rules) if fee else None,
+        "week_url": reverse("reservations:facility_week", args=[room.facility_id, day]),
+    }
+    return render(request, "reservations/book.html", context, status=status)
+
+
+def _blocker(
+    resident: Resident, chosen: list[BandChoice], day: dt.date, now: dt.datetime, rules: domain.BookingRules
+) -> tuple[str, int] | None:
+    """Why the chosen span cannot be booked right now, if the page can already tell, with the
+    status the service would answer (it decides for real on POST)."""
+    if resident.status != ResidentStatus.ACTIVE:
+        return str(MESSAGES["not_active"]), 403
+    refusal = domain.window_refusal(use_date=day, band_start=chosen[0].band.starts_at, now=now, rules=rules)
+    if refusal is not None:
+        return str(MESSAGES[refusal.value]), 400 if refusal is domain.Refusal.PAST else 409
+    if any(c.cell is Cell.CLOSED for c in chosen):
+        return str(MESSAGES[domain.Refusal.FACILITY_CLOSED.value]), 409
+    if any(c.cell is Cell.TAKEN for c in chosen):
+        return str(SLOT_NOT_FREE), 409
+    return None
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def book(request: HttpRequest, room_id: int, day: dt.date) -> HttpResponse:
+    """GET: confirm a slot and see its fee. POST: book it first-come (随時予約)."""
+    resident = _resident(_user(request))
+    if resident is None:
+        return _error(request, NO_RESIDENT, 403)
+    found = selectors.room_with_bands(room_id)
+    if found is None:
+        return _error(request, MESSAGES["unknown_room"], 404)
+    room, bands = found
+    if not is_supported_date(day):
+        return _error(request, MESSAGES["bad_date"], 400)
+    target = BookingTarget(resident=resident, room=room, bands=bands, day=day, groups=resident_groups(resident))
+
+    if request.method == "GET":
+        try:
+            chosen = parse_band_ids(request.GET.getlist("bands"), bands)
+        except BookingError as error:
+            return _error(request, error.message, error.status, back_url=_week_url(room, day))
+        return _booking_page(request, target, target.form(chosen=chosen), chosen)
+
+    form = target.form(request.POST)
+    if not form.is_valid():
+        return _booking_page(request, target, form, _chosen_or_empty(request.POST.getlist("bands"), bands), status=400)
+    data = form.cleaned_data
+    by_id = {b.pk: b for b in bands}
+    chosen = [by_id[i] for i in data["bands"]]
+    try:
+        reservation = services.reservation_create(
+            resident=resident,
+            room_id=room.pk,
+            date=day,
+            band_ids=data["bands"],
+            channel=Channel.WEB,
+            booked_by=_user(request),
+            now=_now(),
+            group=next((g for g in target.groups if g.pk == data["group"]), None),
+            purpose_id=data["purpose"],
+            attendees=data["attendees"],
+        )
+    except BookingError as error:
+        return _booking_page(request, target, form, chosen, error=error.message, status=error.status)
+    return redirect("reservations:booking_done", reservation_id=reservation.pk)
+
+
+def _chosen_or_empty(raw: list[str], bands: list[TimeBand]) -> list[TimeBand]:
+    try:
+        return parse_band_ids(raw, bands)
+    except BookingError:
+        return []
+
+
+def _week_url(room: Room, day: dt.date) -> str:
+    return reverse("reservations:facility_week", args=[room.facility_id, day])
+
+
+@login_required
+@require_GET
+def booking_done(request: HttpRequest, reservation_id: int) -> HttpResponse:
+    """What happens next: reference, fee, payment deadline, how to pay and cancel."""
+    resident = _resident(_user(request))
+    if resident is None:
+        return _error(request, NO_RESIDENT, 403)
+    reservation = selectors.reservation_for_resident(resident, reservation_id)
+    if reservation is None:
+        return _error(request, MESSAGES["unknown_reservation"], 404)
+    return render(request, "reservations/booking_done.html", {"reservation": reservation})
+
+
+# --- My bookings ------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def my_bookings(request: HttpRequest) -> HttpResponse:
+    """The resident's bookings (and their groups'): upcoming by default, past ones on request."""
+    resident = _resident(_user(request))
+    if resident is None:
+        return _error(request, NO_RESIDENT, 403)
+    today = _today(_now())
+    include_past = request.GET.get("past") == "1"
+    bookings = selectors.resident_reservations(resident, include_past=include_past, today=today)
+    page = None
+    if include_past:
+        page = Paginator(bookings, PAST_PAGE_SIZE).get_page(request.GET.get("page"))
+        rows: list[Reservation] = list(page.object_list)
+    else:
+        rows = list(bookings)
+    context = {
+        "bookings": rows,
+        "page": page,
+        "include_past": include_past,
+        "today": today,
+        "resident": resident,
+    }
+    return render(request, "reservations/my_bookings.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def cancel(request: HttpRequest, reservation_id: int) -> HttpResponse:
+    """GET asks for confirmation; POST cancels and frees the slot at once."""
+    resident = _resident(_user(request))
+    if resident is None:
+        return _error(request, NO_RESIDENT, 403)
+    now = _now()
+    if request.method == "POST":
+        try:
+            reservation = services.reservation_cancel(
+                reservation_id=reservation_id,
+                resident=resident,
+                cancelled_by=_user(request),
+                channel=Channel.WEB,
+                now=now,
+            )
+        except BookingError as error:
+            if error.status == 404:
+                return _error(request, error.message, 404)
+            return _cancel_page(request, resident, reservation_id, now, error=error.message, status=error.status)
+        messages.success(
+            request, gettext("予約（予約番号 %(reference)s）を取り消しました。") % {"reference": reservation.reference}
+        )
+        return redirect("reservations:my_bookings")
+    return _cancel_page(request, resident, reservation_id, now)
+
+
+def _cancel_page(
+    request: HttpRequest,
+    resident: Resident,
+    reservation_id: int,
+    now: dt.datetime,
+    *,
+    error: str | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    reservation = selectors.reservation_for_resident(resident, reservation_id)
+    if reservation is None:
+        return _error(request, MESSAGES["unknown_reservation"], 404)
+    if error is None:
+        if not reservation.is_active:
+            error, status = str(MESSAGES["already_ended"]), 409
+        elif reservation.date < _today(now):
+            error, status = str(MESSAGES["not_cancellable"]), 409
+    context = {"reservation": reservation, "error": error, "cancellable": error is None}
+    return render(request, "reservations/cancel.html", context, status=status)
