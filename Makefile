@@ -22,7 +22,7 @@ venv: $(STAMP)
 run: $(STAMP)
 	DJANGO_SETTINGS_MODULE=config.settings.local $(PY) manage.py migrate --noinput
 	DJANGO_SETTINGS_MODULE=config.settings.local $(PY) manage.py seed_demo --seed $(SEED) --residents $(RESIDENTS) --if-empty
-	DJANGO_SETTINGS_MODULE=config.settings.local $(PY) manage.py demo_logins
+	DJANGO_SETTINGS_MODULE=config.settings.local $(PY) manage.py demo_logins --port $(PORT)
 	DJANGO_SETTINGS_MODULE=config.settings.local $(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 ## The whole suite on PostgreSQL and Redis, then the smoke subset on SQLite, then the linters.

@@ -28,7 +28,7 @@ from django.db.models import ForeignKey, Model, QuerySet
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from . import services
@@ -440,7 +440,12 @@ class ReservationAdmin(JapaneseLabelsMixin, admin.ModelAdmin):
             else:
                 cancelled += 1
         if cancelled:
-            self.message_user(request, gettext("%(n)d件の予約を取り消しました。") % {"n": cancelled}, messages.SUCCESS)
+            self.message_user(
+                request,
+                ngettext("%(n)d件の予約を取り消しました。", "%(n)d件の予約を取り消しました。", cancelled)
+                % {"n": cancelled},
+                messages.SUCCESS,
+            )
         for line in refused:
             self.message_user(request, line, messages.ERROR)
 
@@ -488,10 +493,21 @@ class ResidentAdmin(ReadOnlyAdmin):
             else:
                 activated += 1
         if activated:
-            self.message_user(request, gettext("%(n)d人を本登録しました。") % {"n": activated}, messages.SUCCESS)
+            self.message_user(
+                request,
+                ngettext("%(n)d人を本登録しました。", "%(n)d人を本登録しました。", activated) % {"n": activated},
+                messages.SUCCESS,
+            )
         if skipped:
             self.message_user(
-                request, gettext("%(n)d人は仮登録ではないため、対象外としました。") % {"n": skipped}, messages.WARNING
+                request,
+                ngettext(
+                    "%(n)d人は仮登録ではないため、対象外としました。",
+                    "%(n)d人は仮登録ではないため、対象外としました。",
+                    skipped,
+                )
+                % {"n": skipped},
+                messages.WARNING,
             )
 
 
@@ -518,10 +534,21 @@ class GroupAdmin(ReadOnlyAdmin):
             else:
                 activated += 1
         if activated:
-            self.message_user(request, gettext("%(n)d団体を本登録しました。") % {"n": activated}, messages.SUCCESS)
+            self.message_user(
+                request,
+                ngettext("%(n)d団体を本登録しました。", "%(n)d団体を本登録しました。", activated) % {"n": activated},
+                messages.SUCCESS,
+            )
         if skipped:
             self.message_user(
-                request, gettext("%(n)d団体は仮登録ではないため、対象外としました。") % {"n": skipped}, messages.WARNING
+                request,
+                ngettext(
+                    "%(n)d団体は仮登録ではないため、対象外としました。",
+                    "%(n)d団体は仮登録ではないため、対象外としました。",
+                    skipped,
+                )
+                % {"n": skipped},
+                messages.WARNING,
             )
 
 

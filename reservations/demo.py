@@ -42,7 +42,6 @@ from .models import (
 )
 from .services import REFERENCE_ALPHABET
 
-DEMO_URL = "http://127.0.0.1:8000/"
 # Published on purpose: `demo_logins` prints them; only demo data ever carries them.
 DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105
 STAFF_PASSWORD = "staff-demo-2026"  # noqa: S105

@@ -12,6 +12,9 @@ from reservations import demo
 class Command(BaseCommand):
     help = "デモ用ログインを表示します (Print the demo logins)."
 
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--port", type=int, default=8000, help="the port `make run` serves on")
+
     def handle(self, *args: Any, **options: Any) -> None:
         rows = [
             ("区民（区内在住）", "resident", demo.DEMO_RESIDENT, demo.DEMO_PASSWORD),
@@ -21,7 +24,7 @@ class Command(BaseCommand):
         ]
         lines = [
             "",
-            f"デモ画面 (demo site): {demo.DEMO_URL}",
+            f"デモ画面 (demo site): http://127.0.0.1:{options['port']}/",
             "デモ用ログイン (demo logins): 利用者番号・ID (user number) / パスワード (password)",
         ]
         lines += [f"  {ja} ({en}): {user} / {password}" for ja, en, user, password in rows]
