@@ -44,7 +44,7 @@ lint: $(STAMP)
 
 ## Rebuild the English catalogue after changing user-facing text.
 messages: $(STAMP)
-	$(PY) manage.py makemessages -l en --no-obsolete --ignore=.venv
+	$(PY) manage.py makemessages -l en --no-obsolete --ignore=.venv --ignore=staticfiles --ignore=var
 	$(PY) manage.py compilemessages -l en --ignore=.venv
 
 demo: $(STAMP)
