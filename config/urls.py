@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
@@ -14,3 +15,6 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]
+
+if getattr(settings, "BENCH_ENDPOINTS", False):
+    urlpatterns.append(path("bench/bare/", include("loadtests.bare")))

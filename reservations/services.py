@@ -10,12 +10,11 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from collections.abc import Sequence
-from functools import partial
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 
-from . import domain
+from . import availability_cache, domain
 from .errors import BookingError, NotFound, SlotTaken
 from .models import (
     ACTIVE_STATES,
@@ -51,7 +50,19 @@ def new_reference() -> str:
 
 
 def _notify_after_commit(facility_id: int, dates: Sequence[dt.date]) -> None:
-    transaction.on_commit(partial(availability_changed, facility_id, list(dates)))
+    """Drop the facility's cached availability now and again after commit, then tell listeners."""
+    availability_cache.bump_facility(facility_id)
+
+    def after_commit() -> None:
+        availability_cache.bump_facility(facility_id)
+        availability_changed(facility_id, list(dates))
+
+    transaction.on_commit(after_commit)
+
+
+def _catalogue_changed() -> None:
+    availability_cache.bump_catalogue()
+    transaction.on_commit(availability_cache.bump_catalogue)
 
 
 def _is_occupancy_conflict(error: IntegrityError) -> bool:
@@ -331,6 +342,7 @@ def room_save(*, room: Room, unit_codes: Sequence[str] | None = None) -> Room:
         elif not room.units.exists():
             unit, _ = RoomUnit.objects.get_or_create(facility_id=room.facility_id, code=room.code)
             room.units.add(unit)
+        _catalogue_changed()
     return room
 
 
@@ -339,6 +351,7 @@ def catalogue_save(*, obj: Department | FacilityGroup | Facility | TimeBand | Ta
     with transaction.atomic():
         obj.full_clean()
         obj.save()
+        _catalogue_changed()
 
 
 def _new_user_number() -> str:

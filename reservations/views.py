@@ -57,9 +57,21 @@ def _today(now: dt.datetime) -> dt.date:
     return now.astimezone(domain.TOKYO).date()
 
 
-def _error(request: HttpRequest, message: str | Promise, status: int, **context: object) -> HttpResponse:
-    """A page that says in plain words what went wrong and where to go next."""
-    return render(request, "reservations/error.html", {"message": message, **context}, status=status)
+REFUSAL_HEADER = "X-Refusal"
+# Refusals about the state of the world, not the input: after a POST they get the short page (the
+# crowd at 09:00 is mostly told "taken", and that answer must be cheap); input errors re-show the form.
+STATE_REFUSALS = frozenset({"slot_taken", "quota", "group_quota", "not_yet_open", "closed_for_booking", "past"})
+
+
+def _error(
+    request: HttpRequest, message: str | Promise, status: int, *, code: str = "", **context: object
+) -> HttpResponse:
+    """A page that says in plain words what went wrong and where to go next. `code` goes into the
+    X-Refusal header, so scripts (and the load tests) can tell refusals apart without the wording."""
+    response = render(request, "reservations/error.html", {"message": message, **context}, status=status)
+    if code:
+        response[REFUSAL_HEADER] = code
+    return response
 
 
 def _user(request: HttpRequest) -> User:
@@ -298,6 +310,7 @@ def _booking_page(
     chosen: list[TimeBand],
     *,
     error: str | None = None,
+    refusal_code: str = "",
     status: int = 200,
 ) -> HttpResponse:
     """The confirmation page: the slot, the fee before booking, and what stops it if anything does."""
@@ -331,10 +344,12 @@ def _booking_page(
         )
 
     blocker: str | None = None
+    code = ""
     if error is None and chosen:
         found = _blocker(resident, [c for c in choices if c.chosen], day, now, rules)
         if found is not None:
-            blocker, status = found
+            code, status = found
+            blocker = str(SLOT_NOT_FREE if code == "slot_taken" else MESSAGES[code])
     context = {
         "resident": resident,
         "room": room,
@@ -351,23 +366,26 @@ def _booking_page(
         "deadline": domain.payment_deadline(booked_at=now, use_date=day, rules=rules) if fee else None,
         "week_url": reverse("reservations:facility_week", args=[room.facility_id, day]),
     }
-    return render(request, "reservations/book.html", context, status=status)
+    response = render(request, "reservations/book.html", context, status=status)
+    if refusal_code or blocker:
+        response[REFUSAL_HEADER] = refusal_code or code
+    return response
 
 
 def _blocker(
     resident: Resident, chosen: list[BandChoice], day: dt.date, now: dt.datetime, rules: domain.BookingRules
 ) -> tuple[str, int] | None:
-    """Why the chosen span cannot be booked right now, if the page can already tell, with the
-    status the service would answer (it decides for real on POST)."""
+    """Why the chosen span cannot be booked right now, if the page can already tell: the refusal
+    code and the status the service would answer (it decides for real on POST)."""
     if resident.status != ResidentStatus.ACTIVE:
-        return str(MESSAGES["not_active"]), 403
+        return "not_active", 403
     refusal = domain.window_refusal(use_date=day, band_start=chosen[0].band.starts_at, now=now, rules=rules)
     if refusal is not None:
-        return str(MESSAGES[refusal.value]), 400 if refusal is domain.Refusal.PAST else 409
+        return refusal.value, 400 if refusal is domain.Refusal.PAST else 409
     if any(c.cell is Cell.CLOSED for c in chosen):
-        return str(MESSAGES[domain.Refusal.FACILITY_CLOSED.value]), 409
+        return domain.Refusal.FACILITY_CLOSED.value, 409
     if any(c.cell is Cell.TAKEN for c in chosen):
-        return str(SLOT_NOT_FREE), 409
+        return "slot_taken", 409
     return None
 
 
@@ -413,7 +431,11 @@ def book(request: HttpRequest, room_id: int, day: dt.date) -> HttpResponse:
             attendees=data["attendees"],
         )
     except BookingError as error:
-        return _booking_page(request, target, form, chosen, error=error.message, status=error.status)
+        if error.code in STATE_REFUSALS:
+            return _error(request, error.message, error.status, code=error.code, back_url=_week_url(room, day))
+        return _booking_page(
+            request, target, form, chosen, error=error.message, refusal_code=error.code, status=error.status
+        )
     return redirect("reservations:booking_done", reservation_id=reservation.pk)
 
 

@@ -9,8 +9,13 @@ from urllib.parse import urlparse
 
 import pytest
 from django.conf import settings
+from hypothesis import settings as hypothesis_settings
 
 from reservations.domain import TOKYO
+
+# Timing is for benchmarks, not unit tests: on a shared machine a deadline only adds flakiness.
+hypothesis_settings.register_profile("suite", deadline=None, print_blob=True)
+hypothesis_settings.load_profile("suite")
 
 HOW_TO_START = """
 make test needs PostgreSQL and Redis.
@@ -46,9 +51,9 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 @pytest.fixture(autouse=True)
 def _clear_cache() -> None:
-    from django.core.cache import cache
+    from tests.cache import clear_test_cache
 
-    cache.clear()
+    clear_test_cache()
 
 
 @pytest.fixture

@@ -14,7 +14,8 @@ CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": REDIS_URL,
-        "KEY_PREFIX": "test",
+        # One prefix per xdist worker: the workers' databases reuse ids, their caches must not mix.
+        "KEY_PREFIX": "test-" + env("PYTEST_XDIST_WORKER", default="main"),
         "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
     }
 }

@@ -22,6 +22,7 @@ from reservations.models import (
     Residency,
 )
 from reservations.services import closure_create, reservation_create
+from tests.cache import clear_test_cache
 from tests.factories import FacilityFactory, GroupFactory, ResidentFactory, StaffFactory, make_room
 
 pytestmark = pytest.mark.django_db
@@ -245,7 +246,10 @@ def test_bad_month_is_400(client, facility, year, month):
 # --- Query counts -----------------------------------------------------------------------------
 
 
-def _count_queries(client: Client, url: str) -> int:
+def _count_queries(client: Client, url: str, *, cold: bool = True) -> int:
+    """Queries for one page, by default with a cold availability cache (the worst case)."""
+    if cold:
+        clear_test_cache()
     with CaptureQueriesContext(connection) as queries:
         response = client.get(url)
     assert response.status_code == 200
@@ -282,6 +286,9 @@ def test_grid_queries_are_constant_in_rooms_and_days(client, django_assert_max_n
     large_counts = [_count_queries(client, url) for url in urls["large"]]
     assert small_counts == large_counts
     assert small_counts[0] == small_counts[2]
+    # Warm, the grid itself comes from the cache: no query for rooms, bands, closures or occupancy.
+    warm = _count_queries(client, urls["large"][0], cold=False)
+    assert warm <= small_counts[0] - 4
 
 
 # --- Week grid --------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import time
 from argparse import ArgumentParser
 from typing import Any
 
+from django.core.cache import cache
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
@@ -54,6 +55,7 @@ class Command(BaseCommand):
         summary = demo.build_ward(
             seed=options["seed"], residents=options["residents"], start_month=start_month, now=timezone.now()
         )
+        cache.clear()  # cached availability of the data just replaced (a demo command, never production)
         kinds = " / ".join(f"{kind} {count}" for kind, count in sorted(summary.kinds.items()))
         self.stdout.write(
             self.style.SUCCESS(

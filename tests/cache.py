@@ -1,0 +1,16 @@
+"""Clearing the test cache without touching other xdist workers' keys (a flush would)."""
+
+from __future__ import annotations
+
+from django.core.cache import cache, caches
+from django.core.cache.backends.redis import RedisCache
+
+
+def clear_test_cache() -> None:
+    backend = caches["default"]
+    if not isinstance(backend, RedisCache):
+        cache.clear()
+        return
+    client = backend._cache.get_client(None, write=True)
+    for key in client.scan_iter(match=f"{backend.key_prefix}:*", count=1000):
+        client.delete(key)

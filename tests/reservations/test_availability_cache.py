@@ -1,0 +1,111 @@
+"""reservations/availability_cache.py: cached availability is dropped when a slot changes, and the
+site keeps working without the cache."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django.test import override_settings
+from django.urls import reverse
+
+from reservations import selectors
+from reservations.domain import Cell
+from reservations.models import Channel
+from reservations.services import closure_create, reservation_cancel, reservation_create
+from tests.cache import clear_test_cache
+from tests.factories import FacilityFactory, ResidentFactory, make_room
+
+USE_DAY = dt.date(2026, 12, 7)
+NOW = dt.datetime(2026, 11, 10, 10, 0, tzinfo=ZoneInfo("Asia/Tokyo"))
+UNREACHABLE_REDIS = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": "redis://127.0.0.1:1/0",
+        "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+    }
+}
+
+
+def _cell(room, band):
+    grid = selectors.availability(facility=room.facility, days=[USE_DAY], now=NOW)
+    return grid.slot(room, USE_DAY, band)
+
+
+def _book(resident, room, band):
+    return reservation_create(
+        resident=resident,
+        room_id=room.pk,
+        date=USE_DAY,
+        band_ids=[band.pk],
+        channel=Channel.WEB,
+        booked_by=resident.user,
+        now=NOW,
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_committed_booking_and_cancel_reach_a_warm_cache():
+    room = make_room(FacilityFactory(), "r1")
+    band = room.facility.time_bands.get(code="am")
+    assert _cell(room, band) is Cell.FREE  # now cached
+
+    resident = ResidentFactory()
+    booking = _book(resident, room, band)
+    assert _cell(room, band) is Cell.TAKEN
+
+    reservation_cancel(
+        reservation_id=booking.pk, resident=resident, cancelled_by=resident.user, channel=Channel.WEB, now=NOW
+    )
+    assert _cell(room, band) is Cell.FREE
+
+
+@pytest.mark.django_db(transaction=True)
+def test_closure_reaches_a_warm_cache():
+    room = make_room(FacilityFactory(), "r1")
+    band = room.facility.time_bands.get(code="pm")
+    assert _cell(room, band) is Cell.FREE
+    closure_create(facility=room.facility, date=USE_DAY, reason="点検")
+    assert _cell(room, band) is Cell.CLOSED
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_flushed_cache_never_serves_an_old_entry():
+    room = make_room(FacilityFactory(), "r1")
+    band = room.facility.time_bands.get(code="ev")
+    assert _cell(room, band) is Cell.FREE
+    clear_test_cache()  # e.g. Redis restarted: versions restart from a value never used before
+    _book(ResidentFactory(), room, band)
+    assert _cell(room, band) is Cell.TAKEN
+
+
+@pytest.mark.django_db
+def test_pages_and_bookings_work_with_the_cache_down(client):
+    room = make_room(FacilityFactory(), "r1")
+    band = room.facility.time_bands.get(code="am")
+    resident = ResidentFactory()
+    client.force_login(resident.user)
+    with override_settings(CACHES=UNREACHABLE_REDIS), time_machine.travel(NOW, tick=False):
+        month = client.get(reverse("reservations:facility_month", args=[room.facility_id, 2026, 12]))
+        assert month.status_code == 200
+        _book(resident, room, band)
+        assert _cell(room, band) is Cell.TAKEN
+
+
+@pytest.mark.django_db
+def test_taken_answer_is_short_and_names_its_refusal(client):
+    room = make_room(FacilityFactory(), "r1")
+    room.purposes.create(code="meeting", name="会議")
+    band = room.facility.time_bands.get(code="am")
+    _book(ResidentFactory(), room, band)
+    client.force_login(ResidentFactory().user)
+    url = reverse("reservations:book", args=[room.pk, USE_DAY]) + f"?bands={band.pk}"
+    with time_machine.travel(NOW, tick=False):
+        page = client.get(url)
+        answer = client.post(url, {"bands": [band.pk], "purpose": room.purposes.get().pk, "attendees": 3})
+    assert page.status_code == 409 and page["X-Refusal"] == "slot_taken"
+    assert answer.status_code == 409 and answer["X-Refusal"] == "slot_taken"
+    assert "たった今ほかの方が予約しました" in answer.text
+    assert reverse("reservations:facility_week", args=[room.facility_id, USE_DAY]) in answer.text
