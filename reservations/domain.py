@@ -8,6 +8,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import enum
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
@@ -155,3 +156,50 @@ def day_cell(*, free_bands: int, total_bands: int, closed: bool) -> Cell:
     if free_bands == 0:
         return Cell.TAKEN
     return Cell.PARTLY
+
+
+@dataclass(frozen=True)
+class WaitingRoomRules:
+    """The fair opening. Who reaches the booking step from `lead_seconds` before the opening to
+    `arrival_seconds` after it draws a random place; later arrivals queue behind every drawn place
+    in arrival order. Admission starts when the arrival window ends, in place order, at
+    `admit_per_second`: by then no place can change, so how often someone refreshes is irrelevant."""
+
+    arrival_seconds: int = 60
+    admit_per_second: float = 40.0
+    lead_seconds: int = 1800
+
+
+def arrivals_end(opens_at: dt.datetime, rules: WaitingRoomRules) -> dt.datetime:
+    return opens_at + dt.timedelta(seconds=rules.arrival_seconds)
+
+
+def waiting_room_arriving(*, now: dt.datetime, opens_at: dt.datetime, rules: WaitingRoomRules) -> bool:
+    """Whether places are being drawn now (from `lead_seconds` before the opening to the end of
+    arrivals). After that the room stays only while places still wait (see `admitted_by`)."""
+    return opens_at - dt.timedelta(seconds=rules.lead_seconds) <= now <= arrivals_end(opens_at, rules)
+
+
+def admitted_by(*, now: dt.datetime, opens_at: dt.datetime, rules: WaitingRoomRules) -> int:
+    """How many places are admitted by `now`: none while places are drawn, then a steady rate."""
+    end = arrivals_end(opens_at, rules)
+    if now < end:
+        return 0
+    return int((now - end).total_seconds() * rules.admit_per_second) + max(1, int(rules.admit_per_second))
+
+
+def waiting_ticket(*, now: dt.datetime, opens_at: dt.datetime, rules: WaitingRoomRules, draw: float) -> float:
+    """A resident's place in line, fixed at their first arrival: a random draw in [0, 1) within the
+    arrival window, so arriving at 09:00:00.1 beats 09:00:59 by nothing; later, 1 + seconds since
+    the opening, so later arrivals queue in order behind every drawn place."""
+    if now <= arrivals_end(opens_at, rules):
+        return draw
+    return 1.0 + (now - opens_at).total_seconds()
+
+
+def admission_at(*, rank: int, opens_at: dt.datetime, rules: WaitingRoomRules) -> dt.datetime:
+    """When place `rank` (0 = first) is admitted, if the rate holds."""
+    burst = max(1, int(rules.admit_per_second))
+    # Rounded up to the microsecond, so that at the instant returned the place is surely in.
+    micros = math.ceil(max(0, rank + 1 - burst) / rules.admit_per_second * 1_000_000)
+    return arrivals_end(opens_at, rules) + dt.timedelta(microseconds=micros)

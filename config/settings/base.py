@@ -43,6 +43,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "reservations.middleware.WaitingRoomMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -123,3 +124,9 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
 }
+
+# The waiting room for the opening minute of first-come booking (needs Redis; off by default).
+WAITING_ROOM_ENABLED = env.bool("WAITING_ROOM", default=False)
+WAITING_ROOM_ARRIVAL_SECONDS = env.int("WAITING_ROOM_ARRIVAL_SECONDS", default=60)
+WAITING_ROOM_ADMIT_PER_SECOND = env.float("WAITING_ROOM_ADMIT_PER_SECOND", default=40.0)
+WAITING_ROOM_LEAD_SECONDS = env.int("WAITING_ROOM_LEAD_SECONDS", default=1800)
