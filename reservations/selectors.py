@@ -7,7 +7,7 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from . import availability_cache, domain
 from .domain import Cell
@@ -17,6 +17,7 @@ from .models import (
     Facility,
     Occupancy,
     Reservation,
+    ReservationKind,
     Resident,
     Room,
     TimeBand,
@@ -182,21 +183,28 @@ def active_count_in_month(resident: Resident, month: dt.date) -> int:
         resident=resident,
         group__isnull=True,
         state__in=ACTIVE_STATES,
+        kind=ReservationKind.FIRST_COME,
         date__gte=first,
         date__lt=domain.add_months(first, 1),
     ).count()
 
 
 def room_with_bands(room_id: int) -> tuple[Room, list[TimeBand]] | None:
-    room = (
-        Room.objects.filter(pk=room_id, is_active=True, facility__is_active=True)
-        .select_related("facility__group")
-        .prefetch_related("purposes", Prefetch("tariffs"))
-        .first()
-    )
-    if room is None:
-        return None
-    return room, list(TimeBand.objects.filter(facility_id=room.facility_id).order_by("order"))
+    """A bookable room with its facility, rules, purposes, tariffs and units, and the facility's
+    bands: from the catalogue cache, since every booking attempt at 09:00 starts here."""
+
+    def load() -> tuple[Room, list[TimeBand]] | None:
+        room = (
+            Room.objects.filter(pk=room_id, is_active=True, facility__is_active=True)
+            .select_related("facility__group", "facility__department")
+            .prefetch_related("purposes", "tariffs", "units")
+            .first()
+        )
+        if room is None:
+            return None
+        return room, list(TimeBand.objects.filter(facility_id=room.facility_id).order_by("order"))
+
+    return availability_cache.room_with_bands(room_id, load)
 
 
 def bands_by_facility(facility_ids: list[int]) -> dict[int, list[TimeBand]]:

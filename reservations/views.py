@@ -8,7 +8,9 @@ the grid rows are assembled here in Python, only for presentation.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import cast
 
 from django.contrib import messages
@@ -16,14 +18,16 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import Promise
-from django.utils.translation import gettext
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods
 
-from . import domain, selectors, services
+from . import availability_cache, domain, selectors, services
 from .domain import Cell
 from .errors import MESSAGES, BookingError
 from .forms import (
@@ -168,17 +172,21 @@ def _window_state(opens_at: dt.datetime, closes_at: dt.datetime, now: dt.datetim
     return "ended"
 
 
-@require_GET
-def facility_month(request: HttpRequest, facility_id: int, year: int, month: int) -> HttpResponse:
-    """The ○△× grid of one month: a row per room, a column per day."""
-    if not (1 <= month <= 12 and FIRST_YEAR <= year <= LAST_YEAR):
-        return _error(request, BAD_MONTH % {"first": FIRST_YEAR, "last": LAST_YEAR}, 400)
-    found = _grid_request(request, facility_id)
-    if isinstance(found, HttpResponse):
-        return found
-    facility, form = found
-    now = _now()
-    first = dt.date(year, month, 1)
+def _cached_body(
+    request: HttpRequest, facility: Facility, kind: str, now: dt.datetime, render_body: Callable[[], str]
+) -> SafeString:
+    """The grid page's body, rendered once per facility version, language, URL and minute and then
+    served to everyone from the cache. It is rendered without the request's context, so nothing
+    of the person who happened to render it (login, CSRF token) can reach anyone else."""
+    parts = f"{kind}:{get_language()}:{request.get_full_path()}"
+    opens_second = facility.group.first_come_opens_time.second
+    page = availability_cache.facility_page(facility.pk, parts, now, render_body, opens_second=opens_second)
+    return mark_safe(page)  # noqa: S308 - our own template's output
+
+
+def _month_context(
+    request: HttpRequest, facility: Facility, form: RoomFilterForm, first: dt.date, now: dt.datetime
+) -> dict[str, object]:
     days = domain.month_days(first)
     room_filter = form.room_filter()
     availability = selectors.availability(facility=facility, days=days, now=now, room_filter=room_filter)
@@ -200,7 +208,7 @@ def facility_month(request: HttpRequest, facility_id: int, year: int, month: int
     opens_at = availability.window_opens_at(first)
     closes_at = domain.first_come_closes_at(days[-1], availability.rules)
     prev_month, next_month = domain.add_months(first, -1), domain.add_months(first, 1)
-    context = {
+    return {
         "facility": facility,
         "form": form,
         "query": query,
@@ -216,20 +224,34 @@ def facility_month(request: HttpRequest, facility_id: int, year: int, month: int
         "prev_month": prev_month if is_supported_date(prev_month) else None,
         "next_month": next_month if is_supported_date(next_month) else None,
         "week_start": _today(now) if first <= _today(now) <= days[-1] else first,
+        "path": request.path,
     }
-    return render(request, "reservations/facility_month.html", context)
 
 
 @require_GET
-def facility_week(request: HttpRequest, facility_id: int, start: dt.date) -> HttpResponse:
-    """Seven days from `start`: a row per room and time band; free cells bookable now link to booking."""
-    if not is_supported_date(start):
-        return _error(request, MESSAGES["bad_date"], 400)
+def facility_month(request: HttpRequest, facility_id: int, year: int, month: int) -> HttpResponse:
+    """The ○△× grid of one month: a row per room, a column per day."""
+    if not (1 <= month <= 12 and FIRST_YEAR <= year <= LAST_YEAR):
+        return _error(request, BAD_MONTH % {"first": FIRST_YEAR, "last": LAST_YEAR}, 400)
     found = _grid_request(request, facility_id)
     if isinstance(found, HttpResponse):
         return found
     facility, form = found
     now = _now()
+    first = dt.date(year, month, 1)
+
+    def body() -> str:
+        return render_to_string(
+            "reservations/_facility_month_body.html", _month_context(request, facility, form, first, now)
+        )
+
+    context = {"facility": facility, "month": first, "body": _cached_body(request, facility, "month", now, body)}
+    return render(request, "reservations/facility_month.html", context)
+
+
+def _week_context(
+    request: HttpRequest, facility: Facility, form: RoomFilterForm, start: dt.date, now: dt.datetime
+) -> dict[str, object]:
     days = [start + dt.timedelta(days=i) for i in range(7)]
     room_filter = form.room_filter()
     availability = selectors.availability(facility=facility, days=days, now=now, room_filter=room_filter)
@@ -246,7 +268,7 @@ def facility_week(request: HttpRequest, facility_id: int, start: dt.date) -> Htt
             rows.append(GridRow(room=room, band=band, cells=cells))
 
     prev_week, next_week = start - dt.timedelta(days=7), start + dt.timedelta(days=7)
-    context = {
+    return {
         "facility": facility,
         "form": form,
         "query": form.querystring(),
@@ -260,7 +282,27 @@ def facility_week(request: HttpRequest, facility_id: int, start: dt.date) -> Htt
         "opens_at": availability.window_opens_at(start),
         "prev_week": prev_week if is_supported_date(prev_week) else None,
         "next_week": next_week if is_supported_date(days[-1] + dt.timedelta(days=7)) else None,
+        "path": request.path,
     }
+
+
+@require_GET
+def facility_week(request: HttpRequest, facility_id: int, start: dt.date) -> HttpResponse:
+    """Seven days from `start`: a row per room and time band; free cells bookable now link to booking."""
+    if not is_supported_date(start):
+        return _error(request, MESSAGES["bad_date"], 400)
+    found = _grid_request(request, facility_id)
+    if isinstance(found, HttpResponse):
+        return found
+    facility, form = found
+    now = _now()
+
+    def body() -> str:
+        return render_to_string(
+            "reservations/_facility_week_body.html", _week_context(request, facility, form, start, now)
+        )
+
+    context = {"facility": facility, "start": start, "body": _cached_body(request, facility, "week", now, body)}
     return render(request, "reservations/facility_week.html", context)
 
 
@@ -282,7 +324,7 @@ class BandChoice:
     chosen: bool
 
 
-@dataclass(frozen=True)
+@dataclass
 class BookingTarget:
     """Who books which room on which day (the parsed path of the booking page)."""
 
@@ -290,7 +332,10 @@ class BookingTarget:
     room: Room
     bands: list[TimeBand]
     day: dt.date
-    groups: list[Group]
+
+    @cached_property
+    def groups(self) -> list[Group]:
+        return resident_groups(self.resident)
 
     def form(self, data: QueryDict | None = None, chosen: list[TimeBand] | None = None) -> BookingForm:
         return BookingForm(
@@ -402,14 +447,23 @@ def book(request: HttpRequest, room_id: int, day: dt.date) -> HttpResponse:
     room, bands = found
     if not is_supported_date(day):
         return _error(request, MESSAGES["bad_date"], 400)
-    target = BookingTarget(resident=resident, room=room, bands=bands, day=day, groups=resident_groups(resident))
+    target = BookingTarget(resident=resident, room=room, bands=bands, day=day)
 
     if request.method == "GET":
         try:
             chosen = parse_band_ids(request.GET.getlist("bands"), bands)
         except BookingError as error:
             return _error(request, error.message, error.status, back_url=_week_url(room, day))
+        refused = _refused_early(request, resident, room, day, chosen)
+        if refused is not None:
+            return refused
         return _booking_page(request, target, target.form(chosen=chosen), chosen)
+
+    # Most of the 09:00 crowd asks for a slot that is already gone: tell them from the cached
+    # availability before anything else (the service would refuse it all the same).
+    refused = _refused_early(request, resident, room, day, _chosen_or_empty(request.POST.getlist("bands"), bands))
+    if refused is not None:
+        return refused
 
     form = target.form(request.POST)
     if not form.is_valid():
@@ -437,6 +491,26 @@ def book(request: HttpRequest, room_id: int, day: dt.date) -> HttpResponse:
             request, target, form, chosen, error=error.message, refusal_code=error.code, status=error.status
         )
     return redirect("reservations:booking_done", reservation_id=reservation.pk)
+
+
+def _refused_early(
+    request: HttpRequest, resident: Resident, room: Room, day: dt.date, chosen: list[TimeBand]
+) -> HttpResponse | None:
+    """The short answer for a slot that cannot be booked because of the state of things (taken,
+    closed, outside the window), judged from the cached availability; None to carry on."""
+    if not chosen:
+        return None
+    now = _now()
+    availability = selectors.availability(facility=room.facility, days=[day], now=now)
+    cells = [
+        BandChoice(band=b, cell=availability.slot(room, day, b), bookable=False, fee=None, chosen=True) for b in chosen
+    ]
+    found = _blocker(resident, cells, day, now, booking_rules(room.facility.group))
+    if found is None or found[0] not in STATE_REFUSALS | {domain.Refusal.FACILITY_CLOSED.value}:
+        return None
+    code, status = found
+    message = MESSAGES[code] if request.method == "POST" or code != "slot_taken" else SLOT_NOT_FREE
+    return _error(request, message, status, code=code, back_url=_week_url(room, day))
 
 
 def _chosen_or_empty(raw: list[str], bands: list[TimeBand]) -> list[TimeBand]:

@@ -73,6 +73,7 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "reservations.User"
+AUTHENTICATION_BACKENDS = ["reservations.auth.UserWithResidentBackend"]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "reservations:my_bookings"
 LOGOUT_REDIRECT_URL = "reservations:home"
@@ -104,6 +105,9 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="施設予約 <noreply@ex
 REDIS_URL = env("REDIS_URL", default="")
 
 CACHES: dict[str, dict[str, Any]] = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# How long a process trusts its in-memory copy of the catalogue version (rooms, bands, tariffs):
+# a catalogue edit reaches other processes within this many seconds.
+CATALOGUE_VERSION_MEMO_SECONDS = env.float("CATALOGUE_VERSION_MEMO_SECONDS", default=2.0)
 CHANNEL_LAYERS: dict[str, dict[str, Any]] = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 CELERY_BROKER_URL = REDIS_URL or "memory://"
@@ -123,6 +127,9 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
+    # 4xx answers such as 409 "just taken" are the normal answer to most of the 09:00 crowd;
+    # logging each would put disk I/O on the hot path. Server errors are still logged.
+    "loggers": {"django.request": {"level": "ERROR"}},
 }
 
 # The waiting room for the opening minute of first-come booking (needs Redis; off by default).

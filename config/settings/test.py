@@ -25,3 +25,5 @@ CELERY_TASK_ALWAYS_EAGER = True
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+
+CATALOGUE_VERSION_MEMO_SECONDS = 0.0

@@ -6,3 +6,4 @@ from .base import BASE_DIR
 DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": BASE_DIR / "var" / "test-smoke.sqlite3"}}
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+CATALOGUE_VERSION_MEMO_SECONDS = 0.0
