@@ -22,6 +22,7 @@ venv: $(STAMP)
 run: $(STAMP)
 	DJANGO_SETTINGS_MODULE=config.settings.local $(PY) manage.py migrate --noinput
 	DJANGO_SETTINGS_MODULE=config.settings.local $(PY) manage.py seed_demo --seed $(SEED) --residents $(RESIDENTS) --if-empty
+	DJANGO_SETTINGS_MODULE=config.settings.local $(PY) manage.py seed_lottery_demo --seed $(SEED) --if-empty
 	DJANGO_SETTINGS_MODULE=config.settings.local $(PY) manage.py demo_logins --port $(PORT)
 	DJANGO_SETTINGS_MODULE=config.settings.local $(PY) manage.py runserver 127.0.0.1:$(PORT)
 
@@ -52,3 +53,8 @@ demo: $(STAMP)
 
 clean:
 	rm -rf var staticfiles .pytest_cache .mypy_cache .ruff_cache
+
+## The lottery draw benchmark: 100,000 and 1,000,000 synthetic entries on one core (docs/performance.md).
+.PHONY: bench-draw
+bench-draw: $(STAMP)
+	$(PY) -m loadtests.bench_draw

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from ninja import NinjaAPI
 from ninja.errors import HttpError, ValidationError
 
+from lottery.api import router as lottery_router
 from reservations.api import router as reservations_router
 from reservations.errors import MESSAGES, BookingError
 
@@ -26,6 +27,7 @@ api = NinjaAPI(
     urls_namespace="api",
 )
 api.add_router("/", reservations_router)
+api.add_router("/lottery/", lottery_router)
 
 HTTP_ERRORS: dict[int, tuple[str, Promise]] = {
     400: ("bad_request", _("リクエストの形式が正しくありません。")),

@@ -181,11 +181,17 @@ def waiting_room_arriving(*, now: dt.datetime, opens_at: dt.datetime, rules: Wai
 
 
 def admitted_by(*, now: dt.datetime, opens_at: dt.datetime, rules: WaitingRoomRules) -> int:
-    """How many places are admitted by `now`: none while places are drawn, then a steady rate."""
+    """How many places are admitted by `now`: none while places are drawn, then a steady rate.
+    Exactly the places whose `admission_at` has come (floating point never lets the two disagree)."""
     end = arrivals_end(opens_at, rules)
     if now < end:
         return 0
-    return int((now - end).total_seconds() * rules.admit_per_second) + max(1, int(rules.admit_per_second))
+    count = int((now - end).total_seconds() * rules.admit_per_second) + max(1, int(rules.admit_per_second))
+    while admission_at(rank=count, opens_at=opens_at, rules=rules) <= now:
+        count += 1
+    while count > 0 and admission_at(rank=count - 1, opens_at=opens_at, rules=rules) > now:
+        count -= 1
+    return count
 
 
 def waiting_ticket(*, now: dt.datetime, opens_at: dt.datetime, rules: WaitingRoomRules, draw: float) -> float:

@@ -40,6 +40,7 @@ MESSAGES: dict[str, Promise] = {
     "group_too_small": _("団体登録には構成員が5人以上必要です。"),
     "group_residents_exceed": _("区内の構成員数は構成員数を超えられません。"),
     "closure_has_bookings": _("この日には有効な予約があります。先に予約を取り消してから休館日にしてください。"),
+    "not_awaiting": _("この当選はすでに確定済みか、辞退・期限切れになっています。"),
 }
 
 

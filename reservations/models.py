@@ -352,9 +352,11 @@ class ReservationState(models.TextChoices):
     CONFIRMED = "confirmed", _("本予約")
     CANCELLED = "cancelled", _("取消済")
     EXPIRED = "expired", _("期限切れ")
+    # A lottery win (抽選当選) that holds its slot until the winner confirms it (当選確定).
+    AWAITING = "awaiting", _("当選（確定待ち）")
 
 
-ACTIVE_STATES = (ReservationState.PROVISIONAL, ReservationState.CONFIRMED)
+ACTIVE_STATES = (ReservationState.PROVISIONAL, ReservationState.CONFIRMED, ReservationState.AWAITING)
 
 
 class Reservation(models.Model):

@@ -89,6 +89,25 @@ def _occupied(unit_ids: Sequence[int], date: dt.date, bands: Sequence[TimeBand])
     return Occupancy.objects.filter(unit_id__in=unit_ids, date=date, band__in=bands).exists()
 
 
+def _fee(
+    *,
+    room: Room,
+    bands: Sequence[TimeBand],
+    date: dt.date,
+    resident: Resident,
+    group: Group | None,
+    rules: domain.BookingRules,
+) -> int:
+    """The usage fee frozen on a booking: the booker's residency, or the group's when booking for one."""
+    tariffs = {t.time_band_id: t for t in Tariff.objects.filter(room=room, time_band__in=bands)}
+    return domain.fee_for(
+        band_fees=[(tariffs[b.pk].weekday_fee, tariffs[b.pk].holiday_fee) for b in bands if b.pk in tariffs],
+        use_date=date,
+        outsider=resident.is_outsider if group is None else not group.is_ward_group,
+        rules=rules,
+    )
+
+
 def _month_bounds(date: dt.date) -> tuple[dt.date, dt.date]:
     first = domain.month_start(date)
     return first, domain.add_months(first, 1)
@@ -166,13 +185,7 @@ def reservation_create(
     if _occupied(unit_ids, date, bands):
         raise SlotTaken
 
-    tariffs = {t.time_band_id: t for t in Tariff.objects.filter(room=room, time_band__in=bands)}
-    fee = domain.fee_for(
-        band_fees=[(tariffs[b.pk].weekday_fee, tariffs[b.pk].holiday_fee) for b in bands if b.pk in tariffs],
-        use_date=date,
-        outsider=resident.is_outsider if group is None else not group.is_ward_group,
-        rules=rules,
-    )
+    fee = _fee(room=room, bands=bands, date=date, resident=resident, group=group, rules=rules)
     month_from, month_to = _month_bounds(date)
 
     with transaction.atomic():
@@ -184,7 +197,7 @@ def reservation_create(
             raise BookingError("not_active", status=403)
         mine = Reservation.objects.filter(
             resident=resident, group__isnull=True, state__in=ACTIVE_STATES, date__gte=month_from, date__lt=month_to
-        )
+        ).filter(kind=ReservationKind.FIRST_COME)  # caps are per kind: lottery wins have their own cap
         if group is None:
             refusal = domain.quota_refusal(active_this_month=mine.count(), cap=rules.max_active_per_month)
         else:
@@ -194,7 +207,7 @@ def reservation_create(
                 raise BookingError("group_not_active", status=403)
             theirs = Reservation.objects.filter(
                 group=group, state__in=ACTIVE_STATES, date__gte=month_from, date__lt=month_to
-            )
+            ).filter(kind=ReservationKind.FIRST_COME)
             refusal = domain.quota_refusal(
                 active_this_month=theirs.count(), cap=rules.max_group_active_per_month, group=True
             )
@@ -458,3 +471,111 @@ def group_activate(*, group_id: int, now: dt.datetime) -> Group:
     if not changed:
         raise BookingError("not_pending")
     return Group.objects.get(pk=group_id)
+
+
+# --- lottery wins ---
+# A lottery win becomes a reservation here, so wins, blocks and bookings share the one Occupancy
+# constraint. Lottery wins do not count toward the first-come monthly cap (caps are per kind: the
+# lottery has its own win cap per round); once confirmed they are ordinary provisional bookings.
+
+
+def lottery_win_create(
+    *,
+    resident: Resident,
+    room_id: int,
+    date: dt.date,
+    band_ids: Sequence[int],
+    channel: str,
+    booked_by: User,
+    now: dt.datetime,
+    group: Group | None = None,
+) -> Reservation:
+    """Hold a won slot for its winner (state AWAITING) until they confirm it or the offer lapses.
+
+    No booking window or first-come cap applies (the lottery checked its own rules); the slot is
+    taken by inserting Occupancy rows, so a slot held meanwhile raises SlotTaken. The fee is worked
+    out now, so the winner sees it before confirming."""
+    room = Room.objects.select_related("facility__group").filter(pk=room_id).first()
+    if room is None:
+        raise NotFound("unknown_room")
+    bands = _resolve_bands(room, band_ids)
+    rules = booking_rules(room.facility.group)
+    unit_ids = list(room.units.order_by("pk").values_list("pk", flat=True))
+    fee = _fee(room=room, bands=bands, date=date, resident=resident, group=group, rules=rules)
+    reservation = Reservation(
+        reference=new_reference(),
+        kind=ReservationKind.LOTTERY,
+        state=ReservationState.AWAITING,
+        resident=resident,
+        group=group,
+        room=room,
+        date=date,
+        band_from=bands[0],
+        band_to=bands[-1],
+        fee=fee,
+        channel=channel,
+        booked_by=booked_by,
+        created_at=now,
+    )
+    with transaction.atomic():
+        _insert_slot(reservation, unit_ids, bands)
+        _notify_after_commit(room.facility_id, [date])
+    return reservation
+
+
+def lottery_win_confirm(*, reservation_id: int, now: dt.datetime) -> Reservation:
+    """The winner confirms (当選確定): AWAITING becomes a provisional booking with a payment
+    deadline (or confirmed at once when there is no fee), like a first-come booking.
+
+    Locks the reservation row; a win that is no longer awaiting raises `not_awaiting`."""
+    with transaction.atomic():
+        reservation = (
+            Reservation.objects.select_for_update(of=("self",))
+            .select_related("room__facility__group")
+            .filter(pk=reservation_id, kind=ReservationKind.LOTTERY)
+            .first()
+        )
+        if reservation is None:
+            raise NotFound("unknown_reservation")
+        if reservation.state != ReservationState.AWAITING:
+            raise BookingError("not_awaiting")
+        rules = booking_rules(reservation.room.facility.group)
+        if reservation.fee > 0:
+            reservation.state = ReservationState.PROVISIONAL
+            reservation.payment_deadline = domain.payment_deadline(
+                booked_at=now, use_date=reservation.date, rules=rules
+            )
+        else:
+            reservation.state = ReservationState.CONFIRMED
+        reservation.save(update_fields=["state", "payment_deadline"])
+    return reservation
+
+
+def lottery_win_release(
+    *, reservation_id: int, state: str, now: dt.datetime, released_by: User | None = None, channel: str = ""
+) -> Reservation:
+    """End a win that was not confirmed: EXPIRED (the deadline passed) or CANCELLED (declined).
+    Its slot is free at once (Occupancy rows deleted); listeners hear of it after commit.
+
+    Locks the reservation row; a win that is no longer awaiting raises `not_awaiting`."""
+    if state not in (ReservationState.EXPIRED, ReservationState.CANCELLED):
+        raise ValueError(f"a released win ends as expired or cancelled, not {state!r}")
+    with transaction.atomic():
+        reservation = (
+            Reservation.objects.select_for_update(of=("self",))
+            .select_related("room")
+            .filter(pk=reservation_id, kind=ReservationKind.LOTTERY)
+            .first()
+        )
+        if reservation is None:
+            raise NotFound("unknown_reservation")
+        if reservation.state != ReservationState.AWAITING:
+            raise BookingError("not_awaiting")
+        reservation.state = state
+        reservation.cancelled_at = now
+        reservation.cancelled_by = released_by
+        reservation.cancel_channel = channel
+        reservation.save(update_fields=["state", "cancelled_at", "cancelled_by", "cancel_channel"])
+        reservation.occupancies.all().delete()
+        _notify_after_commit(reservation.room.facility_id, [reservation.date])
+    return reservation

@@ -116,6 +116,8 @@ CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_TIMEOUT = 3
+# One beat schedule: the lottery's tick performs every due step (open, close, draw, expire, release).
+CELERY_BEAT_SCHEDULE = {"lottery-tick": {"task": "lottery.tasks.tick", "schedule": 60.0}}
 
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 

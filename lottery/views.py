@@ -1,0 +1,290 @@
+"""The lottery's pages: rounds (public, with the seed commitment, the published seed, the download and
+the verification), entries per slot during intake, applying, my entries and results, confirming.
+
+Thin: each view parses its input, calls selectors or one service, and renders.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import cast
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from reservations import domain as booking_domain
+from reservations.errors import MESSAGES as BOOKING_MESSAGES
+from reservations.errors import BookingError
+from reservations.forms import parse_band_ids, resident_groups
+from reservations.models import Channel, Resident, User
+
+from . import selectors, services
+from .errors import MESSAGES, LotteryError
+from .models import EntryStatus, LotteryRound, OfferState, Result, RoundState
+
+NO_RESIDENT = _(
+    "このアカウントには利用者登録がないため、インターネットでの抽選申込はできません。"
+    "職員の方は管理画面（窓口）から申込を受け付けてください。"
+)
+
+
+def _now() -> dt.datetime:
+    return timezone.now()
+
+
+def _resident(request: HttpRequest) -> Resident | None:
+    try:
+        return cast(User, request.user).resident
+    except Resident.DoesNotExist:
+        return None
+
+
+def _error(request: HttpRequest, message: object, status: int, **context: object) -> HttpResponse:
+    response = render(request, "reservations/error.html", {"message": message, **context}, status=status)
+    return response
+
+
+def _round_or_404(request: HttpRequest, round_id: int) -> LotteryRound | HttpResponse:
+    lottery_round = selectors.round_get(round_id)
+    if lottery_round is None:
+        return _error(request, MESSAGES["unknown_round"], 404)
+    return lottery_round
+
+
+@require_GET
+def index(request: HttpRequest) -> HttpResponse:
+    """Rounds taking entries now, and recent rounds with their results."""
+    now = _now()
+    context = {"open_rounds": selectors.rounds_in_intake(now), "rounds": selectors.rounds_recent(), "now": now}
+    return render(request, "lottery/index.html", context)
+
+
+@require_GET
+def round_detail(request: HttpRequest, round_id: int) -> HttpResponse:
+    """The public page of a round: calendar, rooms in the lottery, the seed commitment from close,
+    the seed, download and verification once published."""
+    found = _round_or_404(request, round_id)
+    if isinstance(found, HttpResponse):
+        return found
+    now = _now()
+    context = {
+        "round": found,
+        "facilities": selectors.round_facilities(found),
+        "intake_open": found.intake_is_open(now),
+        "entry_count": selectors.round_entry_count(found),
+        "published": found.state in (RoundState.PUBLISHED, RoundState.FINISHED),
+    }
+    return render(request, "lottery/round.html", context)
+
+
+@require_GET
+def round_room(request: HttpRequest, round_id: int, room_id: int) -> HttpResponse:
+    """Entries per day and band of one room, with links to apply while intake is open."""
+    found = _round_or_404(request, round_id)
+    if isinstance(found, HttpResponse):
+        return found
+    lottery_room = next((lr for lr in selectors.round_rooms(found) if lr.room_id == room_id), None)
+    if lottery_room is None:
+        return _error(request, MESSAGES["not_in_lottery"], 404)
+    grid = selectors.room_grid(found, lottery_room)
+    context = {"round": found, "grid": grid, "room": lottery_room.room, "intake_open": found.intake_is_open(_now())}
+    return render(request, "lottery/room.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def apply(request: HttpRequest, room_id: int, day: dt.date) -> HttpResponse:
+    """GET: confirm the slot, name (individual or group) and what happens next. POST: apply."""
+    resident = _resident(request)
+    if resident is None:
+        return _error(request, NO_RESIDENT, 403)
+    found = selectors.slot_room(room_id)
+    if found is None:
+        return _error(request, BOOKING_MESSAGES["unknown_room"], 404)
+    room, bands, lottery_room = found
+    if lottery_room is None:
+        return _error(request, MESSAGES["not_in_lottery"], 404)
+    raw_bands = request.POST.getlist("bands") if request.method == "POST" else request.GET.getlist("bands")
+    try:
+        chosen = parse_band_ids(raw_bands, bands)
+    except BookingError as error:
+        return _error(request, error.message, error.status)
+    groups = resident_groups(resident)
+    month = booking_domain.month_start(day)
+    lottery_round = LotteryRound.objects.filter(facility_group_id=room.facility.group_id, use_month=month).first()
+    context = {
+        "room": room,
+        "day": day,
+        "chosen": chosen,
+        "groups": groups,
+        "round": lottery_round,
+        "resident": resident,
+    }
+    if request.method == "GET":
+        return render(request, "lottery/apply.html", context)
+    group_id = request.POST.get("group") or ""
+    group = next((g for g in groups if str(g.pk) == group_id), None)
+    if group_id and group is None:
+        return render(
+            request, "lottery/apply.html", {**context, "error": BOOKING_MESSAGES["not_group_member"]}, status=403
+        )
+    try:
+        entry = services.entry_apply(
+            resident=resident,
+            group=group,
+            room_id=room.pk,
+            date=day,
+            band_ids=[b.pk for b in chosen],
+            channel=Channel.WEB,
+            created_by=cast(User, request.user),
+            now=_now(),
+        )
+    except BookingError as error:
+        return render(request, "lottery/apply.html", {**context, "error": error.message}, status=error.status)
+    messages.success(
+        request,
+        gettext("抽選に申し込みました（第%(rank)s希望）。受付期間中は変更・取下げができます。") % {"rank": entry.rank},
+    )
+    return redirect("lottery:my_entries")
+
+
+@login_required
+@require_GET
+def my_entries(request: HttpRequest) -> HttpResponse:
+    """My entries by round: preferences while intake is open, results after the draw, and the
+    wins and runner-up offers to confirm."""
+    resident = _resident(request)
+    if resident is None:
+        return _error(request, NO_RESIDENT, 403)
+    now = _now()
+    entries = list(selectors.resident_entries(resident))
+    rounds: dict[int, dict[str, object]] = {}
+    for entry in entries:
+        block = rounds.setdefault(
+            entry.round_id,
+            {"round": entry.round, "entries": [], "intake_open": entry.round.intake_is_open(now)},
+        )
+        cast(list, block["entries"]).append(entry)
+    context = {
+        "rounds": list(rounds.values()),
+        "now": now,
+        "open_rounds": selectors.rounds_in_intake(now),
+        "EntryStatus": EntryStatus,
+        "OfferState": OfferState,
+        "Result": Result,
+    }
+    return render(request, "lottery/my_entries.html", context)
+
+
+def _entry_action(request: HttpRequest, action: str, entry_id: int) -> HttpResponse:
+    resident = _resident(request)
+    if resident is None:
+        return _error(request, NO_RESIDENT, 403)
+    try:
+        if action == "withdraw":
+            services.entry_withdraw(entry_id=entry_id, resident=resident, channel=Channel.WEB, now=_now())
+            messages.success(request, gettext("抽選申込を取り下げました。"))
+        else:
+            try:
+                rank = int(request.POST.get("rank", ""))
+            except ValueError:
+                raise LotteryError("bad_rank", status=400) from None
+            services.entry_change(entry_id=entry_id, resident=resident, rank=rank, now=_now())
+            messages.success(request, gettext("希望順位を変更しました。"))
+    except BookingError as error:
+        if error.code == "bad_rank":
+            return _error(request, MESSAGES["bad_rank"], 400)
+        messages.error(request, error.message)
+    return redirect("lottery:my_entries")
+
+
+@login_required
+@require_POST
+def entry_withdraw(request: HttpRequest, entry_id: int) -> HttpResponse:
+    return _entry_action(request, "withdraw", entry_id)
+
+
+@login_required
+@require_POST
+def entry_rank(request: HttpRequest, entry_id: int) -> HttpResponse:
+    return _entry_action(request, "rank", entry_id)
+
+
+@login_required
+@require_POST
+def outcome_confirm(request: HttpRequest, outcome_id: int) -> HttpResponse:
+    resident = _resident(request)
+    if resident is None:
+        return _error(request, NO_RESIDENT, 403)
+    try:
+        outcome = services.win_confirm(outcome_id=outcome_id, resident=resident, now=_now())
+    except BookingError as error:
+        messages.error(request, error.message)
+        return redirect("lottery:my_entries")
+    messages.success(
+        request,
+        gettext("当選を確定しました（予約番号 %(reference)s）。お支払い期限までに使用料をお支払いください。")
+        % {"reference": outcome.reservation.reference if outcome.reservation else ""},
+    )
+    return redirect("lottery:my_entries")
+
+
+@login_required
+@require_POST
+def outcome_decline(request: HttpRequest, outcome_id: int) -> HttpResponse:
+    resident = _resident(request)
+    if resident is None:
+        return _error(request, NO_RESIDENT, 403)
+    try:
+        services.win_decline(
+            outcome_id=outcome_id,
+            resident=resident,
+            now=_now(),
+            declined_by=cast(User, request.user),
+            channel=Channel.WEB,
+        )
+    except BookingError as error:
+        messages.error(request, error.message)
+        return redirect("lottery:my_entries")
+    messages.success(request, gettext("当選を辞退しました。"))
+    return redirect("lottery:my_entries")
+
+
+@require_GET
+def round_download(request: HttpRequest, round_id: int) -> HttpResponse:
+    """The published seed, rules, anonymised canonical entry list and results, as JSON."""
+    found = _round_or_404(request, round_id)
+    if isinstance(found, HttpResponse):
+        return found
+    document = selectors.round_document(found)
+    if document is None:
+        return _error(request, gettext("抽選結果はまだ公開されていません。"), 404)
+    body = json.dumps(document.as_json(), ensure_ascii=False, indent=1)
+    response = HttpResponse(body, content_type="application/json; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="lottery-{found.pk}-{found.use_month:%Y-%m}.json"'
+    return response
+
+
+@require_GET
+def round_verify(request: HttpRequest, round_id: int) -> HttpResponse:
+    """Recompute the published draw on the server, from the published seed and list, and compare."""
+    found = _round_or_404(request, round_id)
+    if isinstance(found, HttpResponse):
+        return found
+    check = selectors.round_verify(found)
+    if check is None:
+        return _error(request, gettext("抽選結果はまだ公開されていません。"), 404)
+    context = {
+        "round": found,
+        "check": check,
+        "download_url": reverse("lottery:round_download", args=[found.pk]),
+    }
+    return render(request, "lottery/verify.html", context)
