@@ -118,6 +118,10 @@ def facility_catalogue(facility_id: int, compute: Callable[[], T]) -> T:
     return _catalogue_entry(f"cat:{facility_id}", compute)
 
 
+def facility_catalogue_item(facility_id: int, compute: Callable[[], T]) -> T:
+    return _catalogue_entry(f"cat:facility:{facility_id}", compute)
+
+
 def room_with_bands(room_id: int, compute: Callable[[], T]) -> T:
     return _catalogue_entry(f"cat:room:{room_id}", compute)
 

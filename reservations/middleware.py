@@ -55,7 +55,12 @@ class WaitingRoomMiddleware:
                 status=429,
             )
         else:
-            context = {"verdict": verdict, "retry": retry, "rules": waiting_room.rules()}
+            context = {
+                "verdict": verdict,
+                "retry": retry,
+                "rules": waiting_room.rules(),
+                "path": request.get_full_path(),
+            }
             response = render(request, "reservations/waiting_room.html", context)
         response["X-Waiting-Room"] = "queued"
         response["X-Queue-Position"] = str(verdict.position)

@@ -75,7 +75,10 @@ def active_facilities() -> QuerySet[Facility]:
 
 
 def facility_get(facility_id: int) -> Facility | None:
-    return active_facilities().filter(pk=facility_id).first()
+    """An active facility with its group and department, from the catalogue cache."""
+    return availability_cache.facility_catalogue_item(
+        facility_id, lambda: active_facilities().filter(pk=facility_id).first()
+    )
 
 
 def _catalogue(facility: Facility) -> tuple[list[Room], list[TimeBand]]:

@@ -36,4 +36,5 @@ urlpatterns = [
     path("bookings/<int:reservation_id>/done/", views.booking_done, name="booking_done"),
     path("my/bookings/", views.my_bookings, name="my_bookings"),
     path("my/bookings/<int:reservation_id>/cancel/", views.cancel, name="cancel"),
+    path("lang/<str:code>/", views.switch_language, name="switch_language"),
 ]

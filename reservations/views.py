@@ -13,8 +13,11 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import cast
 
+from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import SESSION_KEY
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
@@ -22,7 +25,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import Promise
-from django.utils.safestring import SafeString, mark_safe
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods
@@ -72,10 +75,12 @@ def _error(
 ) -> HttpResponse:
     """A page that says in plain words what went wrong and where to go next. `code` goes into the
     X-Refusal header, so scripts (and the load tests) can tell refusals apart without the wording."""
-    response = render(request, "reservations/error.html", {"message": message, **context}, status=status)
-    if code:
+    if code:  # a refusal about the state of things: the same page for everyone, without a session
+        context = {"message": message, "path": request.get_full_path(), **context}
+        response = HttpResponse(render_to_string("reservations/refused.html", context), status=status)
         response[REFUSAL_HEADER] = code
-    return response
+        return response
+    return render(request, "reservations/error.html", {"message": message, **context}, status=status)
 
 
 def _user(request: HttpRequest) -> User:
@@ -172,16 +177,17 @@ def _window_state(opens_at: dt.datetime, closes_at: dt.datetime, now: dt.datetim
     return "ended"
 
 
-def _cached_body(
-    request: HttpRequest, facility: Facility, kind: str, now: dt.datetime, render_body: Callable[[], str]
-) -> SafeString:
-    """The grid page's body, rendered once per facility version, language, URL and minute and then
-    served to everyone from the cache. It is rendered without the request's context, so nothing
-    of the person who happened to render it (login, CSRF token) can reach anyone else."""
+def _cached_page(
+    request: HttpRequest, facility: Facility, kind: str, now: dt.datetime, render_page: Callable[[], str]
+) -> HttpResponse:
+    """An availability page, rendered once per facility version, language, URL and minute and then
+    served to everyone from the cache: the 09:00 crowd costs one cache read each. It is rendered
+    without the request (base_public.html), so nothing of whoever happened to render it (login,
+    CSRF token, messages) can reach anyone else."""
     parts = f"{kind}:{get_language()}:{request.get_full_path()}"
     opens_second = facility.group.first_come_opens_time.second
-    page = availability_cache.facility_page(facility.pk, parts, now, render_body, opens_second=opens_second)
-    return mark_safe(page)  # noqa: S308 - our own template's output
+    html = availability_cache.facility_page(facility.pk, parts, now, render_page, opens_second=opens_second)
+    return HttpResponse(html)
 
 
 def _month_context(
@@ -240,13 +246,11 @@ def facility_month(request: HttpRequest, facility_id: int, year: int, month: int
     now = _now()
     first = dt.date(year, month, 1)
 
-    def body() -> str:
-        return render_to_string(
-            "reservations/_facility_month_body.html", _month_context(request, facility, form, first, now)
-        )
+    def page() -> str:
+        context = {**_month_context(request, facility, form, first, now), "facility": facility, "month": first}
+        return render_to_string("reservations/facility_month.html", context)
 
-    context = {"facility": facility, "month": first, "body": _cached_body(request, facility, "month", now, body)}
-    return render(request, "reservations/facility_month.html", context)
+    return _cached_page(request, facility, "month", now, page)
 
 
 def _week_context(
@@ -297,13 +301,11 @@ def facility_week(request: HttpRequest, facility_id: int, start: dt.date) -> Htt
     facility, form = found
     now = _now()
 
-    def body() -> str:
-        return render_to_string(
-            "reservations/_facility_week_body.html", _week_context(request, facility, form, start, now)
-        )
+    def page() -> str:
+        context = {**_week_context(request, facility, form, start, now), "facility": facility, "start": start}
+        return render_to_string("reservations/facility_week.html", context)
 
-    context = {"facility": facility, "start": start, "body": _cached_body(request, facility, "week", now, body)}
-    return render(request, "reservations/facility_week.html", context)
+    return _cached_page(request, facility, "week", now, page)
 
 
 @require_GET
@@ -418,11 +420,12 @@ def _booking_page(
 
 
 def _blocker(
-    resident: Resident, chosen: list[BandChoice], day: dt.date, now: dt.datetime, rules: domain.BookingRules
+    resident: Resident | None, chosen: list[BandChoice], day: dt.date, now: dt.datetime, rules: domain.BookingRules
 ) -> tuple[str, int] | None:
     """Why the chosen span cannot be booked right now, if the page can already tell: the refusal
-    code and the status the service would answer (it decides for real on POST)."""
-    if resident.status != ResidentStatus.ACTIVE:
+    code and the status the service would answer (it decides for real on POST). Without a
+    resident, only what holds for everyone (window, closure, taken)."""
+    if resident is not None and resident.status != ResidentStatus.ACTIVE:
         return "not_active", 403
     refusal = domain.window_refusal(use_date=day, band_start=chosen[0].band.starts_at, now=now, rules=rules)
     if refusal is not None:
@@ -434,36 +437,37 @@ def _blocker(
     return None
 
 
-@login_required
 @require_http_methods(["GET", "POST"])
 def book(request: HttpRequest, room_id: int, day: dt.date) -> HttpResponse:
     """GET: confirm a slot and see its fee. POST: book it first-come (随時予約)."""
-    resident = _resident(_user(request))
-    if resident is None:
-        return _error(request, NO_RESIDENT, 403)
+    if SESSION_KEY not in request.session:
+        return redirect_to_login(request.get_full_path())
     found = selectors.room_with_bands(room_id)
     if found is None:
         return _error(request, MESSAGES["unknown_room"], 404)
     room, bands = found
     if not is_supported_date(day):
         return _error(request, MESSAGES["bad_date"], 400)
+    raw_bands = request.GET.getlist("bands") if request.method == "GET" else request.POST.getlist("bands")
+    # Most of the 09:00 crowd asks for a slot that is already gone. That answer is the same for
+    # whoever asks, so it comes from the cached availability before the user is even loaded (the
+    # service would refuse it all the same).
+    refused = _refused_early(request, None, room, day, _chosen_or_empty(raw_bands, bands))
+    if refused is not None:
+        return refused
+    if not request.user.is_authenticated:  # the session names a user who no longer may log in
+        return redirect_to_login(request.get_full_path())
+    resident = _resident(_user(request))
+    if resident is None:
+        return _error(request, NO_RESIDENT, 403)
     target = BookingTarget(resident=resident, room=room, bands=bands, day=day)
 
     if request.method == "GET":
         try:
-            chosen = parse_band_ids(request.GET.getlist("bands"), bands)
+            chosen = parse_band_ids(raw_bands, bands)
         except BookingError as error:
             return _error(request, error.message, error.status, back_url=_week_url(room, day))
-        refused = _refused_early(request, resident, room, day, chosen)
-        if refused is not None:
-            return refused
         return _booking_page(request, target, target.form(chosen=chosen), chosen)
-
-    # Most of the 09:00 crowd asks for a slot that is already gone: tell them from the cached
-    # availability before anything else (the service would refuse it all the same).
-    refused = _refused_early(request, resident, room, day, _chosen_or_empty(request.POST.getlist("bands"), bands))
-    if refused is not None:
-        return refused
 
     form = target.form(request.POST)
     if not form.is_valid():
@@ -494,7 +498,7 @@ def book(request: HttpRequest, room_id: int, day: dt.date) -> HttpResponse:
 
 
 def _refused_early(
-    request: HttpRequest, resident: Resident, room: Room, day: dt.date, chosen: list[TimeBand]
+    request: HttpRequest, resident: Resident | None, room: Room, day: dt.date, chosen: list[TimeBand]
 ) -> HttpResponse | None:
     """The short answer for a slot that cannot be booked because of the state of things (taken,
     closed, outside the window), judged from the cached availability; None to carry on."""
@@ -613,3 +617,16 @@ def _cancel_page(
             error, status = str(MESSAGES["not_cancellable"]), 409
     context = {"reservation": reservation, "error": error, "cancellable": error is None}
     return render(request, "reservations/cancel.html", context, status=status)
+
+
+@require_GET
+def switch_language(request: HttpRequest, code: str) -> HttpResponse:
+    """The language links of the public layout: remember the choice in the language cookie and go
+    back. A preference, not a state change worth a CSRF token, so the pages stay cacheable."""
+    next_url = request.GET.get("next", "/")
+    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
+        next_url = "/"
+    response = redirect(next_url)
+    if code in dict(settings.LANGUAGES):
+        response.set_cookie(settings.LANGUAGE_COOKIE_NAME, code, max_age=settings.LANGUAGE_COOKIE_AGE, samesite="Lax")
+    return response
