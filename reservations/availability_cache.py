@@ -118,8 +118,8 @@ def facility_catalogue(facility_id: int, compute: Callable[[], T]) -> T:
     return _catalogue_entry(f"cat:{facility_id}", compute)
 
 
-def facility_catalogue_item(facility_id: int, compute: Callable[[], T]) -> T:
-    return _catalogue_entry(f"cat:facility:{facility_id}", compute)
+def catalogue_item(name: str, compute: Callable[[], T]) -> T:
+    return _catalogue_entry(f"cat:{name}", compute)
 
 
 def room_with_bands(room_id: int, compute: Callable[[], T]) -> T:

@@ -16,6 +16,7 @@ from .models import (
     Closure,
     Facility,
     Occupancy,
+    Purpose,
     Reservation,
     ReservationKind,
     Resident,
@@ -74,10 +75,15 @@ def active_facilities() -> QuerySet[Facility]:
     return Facility.objects.filter(is_active=True).select_related("group", "department")
 
 
+def all_purposes() -> list[Purpose]:
+    """Every purpose, for the search filters: from the catalogue cache."""
+    return availability_cache.catalogue_item("purposes", lambda: list(Purpose.objects.order_by("code")))
+
+
 def facility_get(facility_id: int) -> Facility | None:
     """An active facility with its group and department, from the catalogue cache."""
-    return availability_cache.facility_catalogue_item(
-        facility_id, lambda: active_facilities().filter(pk=facility_id).first()
+    return availability_cache.catalogue_item(
+        f"facility:{facility_id}", lambda: active_facilities().filter(pk=facility_id).first()
     )
 
 

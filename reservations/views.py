@@ -102,7 +102,7 @@ def _resident(user: User) -> Resident | None:
 def home(request: HttpRequest) -> HttpResponse:
     """Facility search (public). The chosen date is where the availability links start."""
     today = _today(_now())
-    form = FacilitySearchForm(request.GET or None, initial={"date": today})
+    form = FacilitySearchForm(request.GET or None, initial={"date": today}, purposes=selectors.all_purposes())
     if form.is_bound and not form.is_valid():
         return render(request, "reservations/home.html", {"form": form, "facilities": [], "day": today}, status=400)
     data = form.cleaned_data if form.is_bound else {}
@@ -163,7 +163,7 @@ def _grid_request(request: HttpRequest, facility_id: int) -> tuple[Facility, Roo
     facility = selectors.facility_get(facility_id)
     if facility is None:
         return _error(request, MESSAGES["unknown_facility"], 404)
-    form = RoomFilterForm(request.GET or None)
+    form = RoomFilterForm(request.GET or None, purposes=selectors.all_purposes())
     if form.is_bound and not form.is_valid():
         return _error(request, BAD_FILTER, 400, form=form)
     return facility, form
