@@ -158,15 +158,22 @@ def _day_columns(days: list[dt.date]) -> list[DayColumn]:
     return [DayColumn(day=d, holiday=names.get(d, "")) for d in days]
 
 
-def _grid_request(request: HttpRequest, facility_id: int) -> tuple[Facility, RoomFilterForm] | HttpResponse:
-    """The facility and the room filters shared by both grids, or the error page to show."""
+def _grid_request(request: HttpRequest, facility_id: int) -> tuple[Facility, RoomFilterForm | None] | HttpResponse:
+    """The facility and the room filters shared by both grids (None without any: the form is
+    then only built if the page has to be rendered), or the error page to show."""
     facility = selectors.facility_get(facility_id)
     if facility is None:
         return _error(request, MESSAGES["unknown_facility"], 404)
-    form = RoomFilterForm(request.GET or None, purposes=selectors.all_purposes())
-    if form.is_bound and not form.is_valid():
+    if not request.GET:
+        return facility, None
+    form = RoomFilterForm(request.GET, purposes=selectors.all_purposes())
+    if not form.is_valid():
         return _error(request, BAD_FILTER, 400, form=form)
     return facility, form
+
+
+def _filter_form(form: RoomFilterForm | None) -> RoomFilterForm:
+    return form if form is not None else RoomFilterForm(purposes=selectors.all_purposes())
 
 
 def _window_state(opens_at: dt.datetime, closes_at: dt.datetime, now: dt.datetime) -> str:
@@ -191,8 +198,9 @@ def _cached_page(
 
 
 def _month_context(
-    request: HttpRequest, facility: Facility, form: RoomFilterForm, first: dt.date, now: dt.datetime
+    request: HttpRequest, facility: Facility, bound: RoomFilterForm | None, first: dt.date, now: dt.datetime
 ) -> dict[str, object]:
+    form = _filter_form(bound)
     days = domain.month_days(first)
     room_filter = form.room_filter()
     availability = selectors.availability(facility=facility, days=days, now=now, room_filter=room_filter)
@@ -254,8 +262,9 @@ def facility_month(request: HttpRequest, facility_id: int, year: int, month: int
 
 
 def _week_context(
-    request: HttpRequest, facility: Facility, form: RoomFilterForm, start: dt.date, now: dt.datetime
+    request: HttpRequest, facility: Facility, bound: RoomFilterForm | None, start: dt.date, now: dt.datetime
 ) -> dict[str, object]:
+    form = _filter_form(bound)
     days = [start + dt.timedelta(days=i) for i in range(7)]
     room_filter = form.room_filter()
     availability = selectors.availability(facility=facility, days=days, now=now, room_filter=room_filter)

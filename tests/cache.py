@@ -8,7 +8,7 @@ from django.core.cache.backends.redis import RedisCache
 
 def clear_test_cache() -> None:
     backend = caches["default"]
-    if not isinstance(backend, RedisCache):
+    if not isinstance(backend, RedisCache):  # ReusingRedisCache is one too
         cache.clear()
         return
     client = backend._cache.get_client(None, write=True)

@@ -12,7 +12,7 @@ DATABASES["default"]["OPTIONS"] = {"connect_timeout": 5}
 REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "config.redis_cache.ReusingRedisCache",
         "LOCATION": REDIS_URL,
         # One prefix per xdist worker: the workers' databases reuse ids, their caches must not mix.
         "KEY_PREFIX": "test-" + env("PYTEST_XDIST_WORKER", default="main"),
@@ -27,3 +27,4 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 
 CATALOGUE_VERSION_MEMO_SECONDS = 0.0
+
