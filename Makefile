@@ -54,6 +54,17 @@ demo: $(STAMP)
 clean:
 	rm -rf var staticfiles .pytest_cache .mypy_cache .ruff_cache
 
+## The 09:00 rush benchmark (loadtests/README.md): PROFILE=smoke|today|growth|stress, WAITING_ROOM=on|off.
+PROFILE ?= growth
+WAITING_ROOM ?= off
+.PHONY: bench-rush bench-smoke
+
+bench-rush: $(STAMP)
+	$(PY) -m loadtests.bench --profile $(PROFILE) $(if $(filter on,$(WAITING_ROOM)),--waiting-room)
+
+bench-smoke: $(STAMP)
+	$(PY) -m loadtests.bench --profile smoke
+
 ## The lottery draw benchmark: 100,000 and 1,000,000 synthetic entries on one core (docs/performance.md).
 .PHONY: bench-draw
 bench-draw: $(STAMP)
