@@ -30,6 +30,7 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 ENTRY_SECONDS = 300
+RENDER_LOCK_SECONDS = 5
 CATALOGUE_VERSION_KEY = "cat:v"
 
 _catalogue_version_read: tuple[float, int] = (0.0, 0)
@@ -133,9 +134,36 @@ def facility_cells(facility_id: int, first: dt.date, last: dt.date, compute: Cal
 def facility_page(
     facility_id: int, parts: str, now: dt.datetime, render: Callable[[], str], *, opens_second: int = 0
 ) -> str:
-    """A rendered availability page body, shared by everyone who asks in the same minute: past
-    slots and the booking window move with the clock, by the minute. The minutes start at the
-    second the facility's booking window opens, so a page is never cached across an opening."""
+    """A rendered availability page, shared by everyone who asks for it.
+
+    It is current while the facility's version, the catalogue version and the minute are those it
+    was rendered at (past slots and the booking window move with the clock, by the minute; the
+    minutes start at the second the facility's booking window opens). At 09:00 every booking makes
+    the page out of date: then one request re-renders it while the others are served the previous
+    rendering (at most one render old) instead of all rendering at once. Availability pages only
+    inform; the booking itself is decided by the database."""
     minute = int((now.timestamp() - opens_second) // 60)
-    key = f"page:{facility_id}:{minute}:{parts}"
-    return _versioned(_facility_version_key(facility_id), key, render, extra=_catalogue_version())
+    version_key = _facility_version_key(facility_id)
+    key = f"page:{facility_id}:{parts}"
+    try:
+        found = cache.get_many([version_key, key])
+        stamp = (found.get(version_key) or _new_version(version_key), _catalogue_version(), minute)
+    except Exception:
+        logger.warning("availability cache unavailable", exc_info=True)
+        return render()
+    entry = found.get(key)
+    if entry is not None and entry[0] == stamp:
+        return str(entry[1])
+    try:
+        rendering = cache.add(f"{key}:rendering", 1, timeout=RENDER_LOCK_SECONDS)
+    except Exception:  # noqa: BLE001
+        rendering = True
+    if not rendering and entry is not None:
+        return str(entry[1])  # someone is re-rendering it: the previous rendering, meanwhile
+    html = render()
+    try:
+        cache.set(key, (stamp, html), ENTRY_SECONDS)
+        cache.delete(f"{key}:rendering")
+    except Exception:
+        logger.warning("availability cache: could not store %s", key, exc_info=True)
+    return html

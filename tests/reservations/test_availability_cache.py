@@ -10,6 +10,7 @@ import pytest
 import time_machine
 from django.test import override_settings
 from django.urls import reverse
+from django.utils import translation
 
 from reservations import selectors
 from reservations.domain import Cell
@@ -109,3 +110,22 @@ def test_taken_answer_is_short_and_names_its_refusal(client):
     assert answer.status_code == 409 and answer["X-Refusal"] == "slot_taken"
     assert "たった今ほかの方が予約しました" in answer.text
     assert reverse("reservations:facility_week", args=[room.facility_id, USE_DAY]) in answer.text
+
+
+@pytest.mark.django_db(transaction=True)
+def test_while_one_request_re_renders_a_page_the_others_get_the_previous_rendering(client):
+    from reservations import availability_cache
+
+    room = make_room(FacilityFactory(), "r1")
+    band = room.facility.time_bands.get(code="am")
+    url = reverse("reservations:facility_week", args=[room.facility_id, USE_DAY])
+    book_link = reverse("reservations:book", args=[room.pk, USE_DAY]) + f"?bands={band.pk}"
+    with time_machine.travel(NOW, tick=False):
+        assert book_link in client.get(url).text  # rendered and cached: free
+        _book(ResidentFactory(), room, band)
+        # Another worker is re-rendering this page right now:
+        lock = f"page:{room.facility_id}:week:{translation.get_language()}:{url}:rendering"
+        assert availability_cache.cache.add(lock, 1, timeout=5)
+        assert book_link in client.get(url).text  # the previous rendering, not a second render
+        availability_cache.cache.delete(lock)
+        assert book_link not in client.get(url).text  # re-rendered: taken
