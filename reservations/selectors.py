@@ -125,11 +125,16 @@ def _taken_cells(facility: Facility, first: dt.date, last: dt.date) -> Cells:
 
 
 def availability(
-    *, facility: Facility, days: list[dt.date], now: dt.datetime, room_filter: RoomFilter | None = None
+    *,
+    facility: Facility,
+    days: list[dt.date],
+    now: dt.datetime,
+    room_filter: RoomFilter | None = None,
+    only_room: Room | None = None,
 ) -> Availability:
-    """Every slot of the facility's rooms over `days`: a few cache reads, or four queries on a miss,
-    whatever the number of rooms and days."""
-    rooms = facility_rooms(facility, room_filter)
+    """Every slot of the facility's rooms (or of `only_room`) over `days`: a few cache reads, or
+    four queries on a miss, whatever the number of rooms and days."""
+    rooms = [only_room] if only_room is not None else facility_rooms(facility, room_filter)
     _rooms, bands = _catalogue(facility)
     occupied, closed = _taken_cells(facility, min(days), max(days))
     result = Availability(facility=facility, rooms=rooms, bands=bands, days=days, now=now, closed_days=set(closed))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import cast
 
 from django.conf import settings
@@ -76,11 +76,20 @@ def _error(
     """A page that says in plain words what went wrong and where to go next. `code` goes into the
     X-Refusal header, so scripts (and the load tests) can tell refusals apart without the wording."""
     if code:  # a refusal about the state of things: the same page for everyone, without a session
-        context = {"message": message, "path": request.get_full_path(), **context}
-        response = HttpResponse(render_to_string("reservations/refused.html", context), status=status)
+        back_url = str(context.get("back_url") or "")
+        html = _refusal_page(get_language(), str(message), back_url, request.get_full_path())
+        response = HttpResponse(html, status=status)
         response[REFUSAL_HEADER] = code
         return response
     return render(request, "reservations/error.html", {"message": message, **context}, status=status)
+
+
+@lru_cache(maxsize=4096)
+def _refusal_page(language: str, message: str, back_url: str, path: str) -> str:
+    """The refusal page, rendered once per process for each language, message and slot: at 09:00
+    most of the crowd is told, again and again, that the same few hundred slots are taken."""
+    context = {"message": message, "back_url": back_url, "path": path}
+    return render_to_string("reservations/refused.html", context)
 
 
 def _user(request: HttpRequest) -> User:
@@ -514,7 +523,7 @@ def _refused_early(
     if not chosen:
         return None
     now = _now()
-    availability = selectors.availability(facility=room.facility, days=[day], now=now)
+    availability = selectors.availability(facility=room.facility, days=[day], now=now, only_room=room)
     cells = [
         BandChoice(band=b, cell=availability.slot(room, day, b), bookable=False, fee=None, chosen=True) for b in chosen
     ]
