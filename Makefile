@@ -4,6 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PORT ?= 8000
+STRIPE_PORT ?= 12111
 SEED ?= 42
 RESIDENTS ?= 3000
 
@@ -24,7 +25,10 @@ run: $(STAMP)
 	DJANGO_SETTINGS_MODULE=config.settings.local $(PY) manage.py seed_demo --seed $(SEED) --residents $(RESIDENTS) --if-empty
 	DJANGO_SETTINGS_MODULE=config.settings.local $(PY) manage.py seed_lottery_demo --seed $(SEED) --if-empty
 	DJANGO_SETTINGS_MODULE=config.settings.local $(PY) manage.py demo_logins --port $(PORT)
-	DJANGO_SETTINGS_MODULE=config.settings.local $(PY) manage.py runserver 127.0.0.1:$(PORT)
+	@# The local fake Stripe (payments/fake_stripe) runs beside the app and stops with it.
+	$(PY) -m payments.fake_stripe --port $(STRIPE_PORT) --webhook-url http://127.0.0.1:$(PORT)/payments/webhook/ & \
+	trap "kill $$!" EXIT INT TERM; \
+	DJANGO_SETTINGS_MODULE=config.settings.local STRIPE_API_BASE=http://127.0.0.1:$(STRIPE_PORT) $(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 ## The whole suite on PostgreSQL and Redis, then the smoke subset on SQLite, then the linters.
 test: $(STAMP) test-pg test-smoke lint

@@ -7,6 +7,7 @@ from .api import api
 urlpatterns = [
     path("", include("reservations.urls")),
     path("lottery/", include("lottery.urls")),
+    path("payments/", include("payments.urls")),
     # Django's own login, logout and password-reset views (names: login, logout, password_reset, ...),
     # with a login form that asks for the user number (利用者番号).
     path("accounts/", include("reservations.auth_urls")),

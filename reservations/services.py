@@ -579,3 +579,58 @@ def lottery_win_release(
         reservation.occupancies.all().delete()
         _notify_after_commit(reservation.room.facility_id, [reservation.date])
     return reservation
+
+
+# --- payments ---
+# The payments app pays reservations through these two services; reservations never imports it.
+
+
+def reservation_mark_paid(*, reservation_id: int, now: dt.datetime) -> bool:
+    """A provisional booking whose fee was paid (or waived) becomes confirmed (本予約).
+
+    Idempotent: a booking that is already confirmed returns True and changes nothing; a booking
+    that has ended (expired, cancelled) returns False, and the caller refunds the money. Locks the
+    reservation row; callers that also lock a payment lock this row first."""
+    with transaction.atomic():
+        state = (
+            Reservation.objects.select_for_update(of=("self",))
+            .filter(pk=reservation_id)
+            .values_list("state", flat=True)
+            .first()
+        )
+        if state is None:
+            raise NotFound("unknown_reservation")
+        if state == ReservationState.CONFIRMED:
+            return True
+        if state != ReservationState.PROVISIONAL:
+            return False
+        Reservation.objects.filter(pk=reservation_id).update(state=ReservationState.CONFIRMED)
+    return True
+
+
+def reservation_expire_unpaid(*, now: dt.datetime) -> list[int]:
+    """Expire every provisional booking whose payment deadline has passed and free its slot.
+
+    One short transaction per booking, each locking its row and checking the state again, so a
+    payment confirmed meanwhile wins and a doubled tick does nothing. Returns the expired ids."""
+    expired: list[int] = []
+    due = Reservation.objects.filter(state=ReservationState.PROVISIONAL, payment_deadline__lt=now).values_list(
+        "pk", flat=True
+    )
+    for reservation_id in list(due):
+        with transaction.atomic():
+            reservation = (
+                Reservation.objects.select_for_update(of=("self",))
+                .select_related("room")
+                .filter(pk=reservation_id, state=ReservationState.PROVISIONAL, payment_deadline__lt=now)
+                .first()
+            )
+            if reservation is None:
+                continue
+            reservation.state = ReservationState.EXPIRED
+            reservation.cancelled_at = now
+            reservation.save(update_fields=["state", "cancelled_at"])
+            reservation.occupancies.all().delete()
+            _notify_after_commit(reservation.room.facility_id, [reservation.date])
+        expired.append(reservation_id)
+    return expired

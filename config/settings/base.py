@@ -117,7 +117,20 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_TIMEOUT = 3
 # One beat schedule: the lottery's tick performs every due step (open, close, draw, expire, release).
-CELERY_BEAT_SCHEDULE = {"lottery-tick": {"task": "lottery.tasks.tick", "schedule": 60.0}}
+CELERY_BEAT_SCHEDULE = {
+    "lottery-tick": {"task": "lottery.tasks.tick", "schedule": 60.0},
+    # Expire unpaid bookings, reconcile open card payments, execute approved refunds.
+    "payments-tick": {"task": "payments.tasks.tick", "schedule": 60.0},
+}
+
+# Stripe (payments/gateway.py is the only module that talks to it). `make run` points these at the
+# local fake (python -m payments.fake_stripe); production sets the real keys in the environment.
+STRIPE_API_BASE = env("STRIPE_API_BASE", default="https://api.stripe.com")
+STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", default="")
+STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", default="")
+# A Japanese TrueType font embedded in receipts and permits (payments/documents.py), e.g.
+# /usr/share/fonts/opentype/ipaexfont-gothic/ipaexg.ttf; empty: reportlab's built-in CID font.
+PDF_FONT_PATH = env("PDF_FONT_PATH", default="")
 
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 

@@ -28,3 +28,7 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 
 CATALOGUE_VERSION_MEMO_SECONDS = 0.0
 
+# Tests start the fake Stripe on a free port and point STRIPE_API_BASE at it (tests/payments).
+STRIPE_API_BASE = "http://127.0.0.1:9"
+STRIPE_SECRET_KEY = "sk_test_suite"
+STRIPE_WEBHOOK_SECRET = "whsec_suite"
