@@ -11,6 +11,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db.models import Count, Exists, F, OuterRef
 from django.test import Client
+from django.utils import timezone
 
 from reservations import demo, domain
 from reservations.models import (
@@ -181,6 +182,12 @@ def test_bookings_never_overlap_and_skip_closed_days(ward: None) -> None:
             rules=booking_rules(r.room.facility.group),
         )
         assert r.fee == expected, r.reference
+
+
+def test_unpaid_demo_bookings_can_still_be_paid(ward: None) -> None:
+    unpaid = Reservation.objects.filter(state=ReservationState.PROVISIONAL)
+    assert unpaid.exists()
+    assert not unpaid.filter(payment_deadline__lt=timezone.now()).exists()
 
 
 def test_same_seed_gives_the_same_ward() -> None:
