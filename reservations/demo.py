@@ -1113,9 +1113,9 @@ def _bookings(
         )
         opens = domain.first_come_opens_at(slot.day, rule)
         eve = dt.datetime.combine(slot.day - dt.timedelta(days=1), dt.time(20, 0), tzinfo=domain.TOKYO)
-        # A past day's booking was paid long ago; only future ones may still await payment, and
+        # A booking for today or earlier has been paid; only later ones may still await payment, and
         # those were booked recently enough that their payment deadline is still ahead.
-        paid = confirmed or slot.day < today or fee == 0
+        paid = confirmed or slot.day <= today or fee == 0
         earliest = opens if paid else max(opens, now - dt.timedelta(days=max(rule.payment_days - 1, 0)))
         booked_at = _moment(rng, earliest, max(earliest, min(now, eve)))
         reservation = Reservation(
