@@ -8,7 +8,7 @@ STRIPE_PORT ?= 12111
 SEED ?= 42
 RESIDENTS ?= 3000
 
-.PHONY: run test test-pg test-smoke lint venv demo messages clean
+.PHONY: run test test-pg test-smoke lint venv demo messages clean fonts
 
 $(STAMP): requirements.lock requirements-dev.lock
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) is missing: apt-get install python3 python3-venv (Debian 12 ships 3.11)"; exit 1; }
@@ -19,8 +19,17 @@ $(STAMP): requirements.lock requirements-dev.lock
 
 venv: $(STAMP)
 
+## The Japanese font for receipts and permits (Debian's fonts-ipaexfont-gothic; needs root or sudo).
+PDF_FONT := /usr/share/fonts/opentype/ipaexfont-gothic/ipaexg.ttf
+fonts:
+	@test -f $(PDF_FONT) || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get install -y -q fonts-ipaexfont-gothic >/dev/null 2>&1 || \
+	    { apt-get update -q >/dev/null && apt-get install -y -q fonts-ipaexfont-gothic >/dev/null; }; \
+	  else sudo apt-get install -y -q fonts-ipaexfont-gothic; fi; }
+	@test -f $(PDF_FONT) && echo "PDF font: $(PDF_FONT)"
+
 ## The app on embedded defaults: SQLite, in-memory channel layer, eager Celery, console e-mail.
-run: $(STAMP)
+run: $(STAMP) fonts
 	DJANGO_SETTINGS_MODULE=config.settings.local $(PY) manage.py migrate --noinput
 	DJANGO_SETTINGS_MODULE=config.settings.local $(PY) manage.py seed_demo --seed $(SEED) --residents $(RESIDENTS) --if-empty
 	DJANGO_SETTINGS_MODULE=config.settings.local $(PY) manage.py seed_lottery_demo --seed $(SEED) --if-empty
@@ -31,7 +40,7 @@ run: $(STAMP)
 	DJANGO_SETTINGS_MODULE=config.settings.local STRIPE_API_BASE=http://127.0.0.1:$(STRIPE_PORT) $(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 ## The whole suite on PostgreSQL and Redis, then the smoke subset on SQLite, then the linters.
-test: $(STAMP) test-pg test-smoke lint
+test: $(STAMP) fonts test-pg test-smoke lint
 
 test-pg: $(STAMP)
 	$(PY) -m pytest -p no:cacheprovider -n 2 --dist loadgroup $(PYTEST_ARGS)

@@ -1,9 +1,9 @@
 """PDF receipts (領収書) and use permits (使用許可書), drawn with reportlab.
 
 Dates are in 和暦 with the Gregorian date beside them; a QR code carries the booking reference so
-counter staff can scan it. The Japanese font: the TrueType file at settings.PDF_FONT_PATH when set
-(e.g. IPAexGothic from `apt-get install fonts-ipaexfont-gothic`), embedded in the PDF; otherwise
-reportlab's built-in CID font HeiseiKakuGo-W5, which every PDF reader shows without a font file.
+counter staff can scan it. The Japanese font: the TrueType file at settings.PDF_FONT_PATH (IPAex
+Gothic, which `make fonts` installs from Debian's fonts-ipaexfont-gothic), embedded in the PDF. On a
+machine without it, reportlab's built-in CID font HeiseiKakuGo-W5 (not embedded) keeps PDFs working.
 Official documents are Japanese only.
 """
 

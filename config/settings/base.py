@@ -130,7 +130,9 @@ STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", default="")
 # A Japanese TrueType font embedded in receipts and permits (payments/documents.py), e.g.
 # /usr/share/fonts/opentype/ipaexfont-gothic/ipaexg.ttf; empty: reportlab's built-in CID font.
-PDF_FONT_PATH = env("PDF_FONT_PATH", default="")
+# The Japanese font embedded in receipts and permits: IPAex Gothic, which `make fonts` installs
+# from Debian's fonts-ipaexfont-gothic (make run and make test call it).
+PDF_FONT_PATH = env("PDF_FONT_PATH", default="/usr/share/fonts/opentype/ipaexfont-gothic/ipaexg.ttf")
 
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 

@@ -244,6 +244,9 @@ def test_receipt_and_permit_pdfs_for_the_resident_and_staff(client: Client, book
         body = pdf.content
         assert body.startswith(b"%PDF-") and body.rstrip().endswith(b"%%EOF")
         assert f"({booking.reference})".encode() in body  # the reference, in the document's Subject
+        # The project's Japanese font (IPAex Gothic, installed by `make fonts`) is embedded, not
+        # left to the reader's fonts.
+        assert b"/FontFile2" in body and b"HeiseiKakuGo" not in body
 
     client.force_login(ResidentFactory().user)  # someone else gets nothing
     assert client.get(receipt_url).status_code == 404
