@@ -8,6 +8,8 @@ urlpatterns = [
     path("", include("reservations.urls")),
     path("lottery/", include("lottery.urls")),
     path("payments/", include("payments.urls")),
+    path("kiosk/", include("kiosks.urls")),
+    path("staff/", include("kiosks.staff_urls")),
     # Django's own login, logout and password-reset views (names: login, logout, password_reset, ...),
     # with a login form that asks for the user number (利用者番号).
     path("accounts/", include("reservations.auth_urls")),

@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
+from typing import TypeVar
 
 from django.core.mail import send_mail
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import Sum
 from django.utils import translation
 from django.utils.translation import gettext
@@ -301,14 +304,36 @@ def _payment_id_of(obj: dict[str, object]) -> int | None:
     return None
 
 
+DEADLOCK_RETRIES = 3
+T = TypeVar("T")
+
+
+def _retry_on_deadlock(step: Callable[[], T]) -> T:
+    """Run a whole transaction again when PostgreSQL aborted it as a deadlock victim (40P01).
+    Every step retried this way is idempotent; the retry is PostgreSQL's documented remedy."""
+    for attempt in range(DEADLOCK_RETRIES):
+        try:
+            return step()
+        except OperationalError as error:
+            if getattr(error.__cause__, "sqlstate", None) != "40P01" or attempt == DEADLOCK_RETRIES - 1:
+                raise
+            logger.warning("deadlock, retrying (attempt %s)", attempt + 2)
+    raise AssertionError("unreachable")
+
+
 def webhook_receive(*, payload: bytes, signature: str | None, now: dt.datetime) -> str:
+    """Handle one Stripe webhook (retried whole if chosen as a deadlock victim): see `_webhook_receive`."""
+    event = gateway.event_verify(payload, signature)
+    return _retry_on_deadlock(lambda: _webhook_receive(event=event, now=now))
+
+
+def _webhook_receive(*, event: gateway.Event, now: dt.datetime) -> str:
     """Handle one Stripe webhook. Raises gateway.BadSignature for what must be refused (400).
 
     The event id is inserted under UNIQUE first, in the same transaction as its effect: a replay,
     or the same event delivered twice at once, finds the id taken (the second insert waits for the
     first to commit) and has no effect. Events for one payment in any order only move it forward.
     Unknown types are stored and acknowledged."""
-    event = gateway.event_verify(payload, signature)
     with transaction.atomic():
         try:
             with transaction.atomic():
@@ -388,7 +413,7 @@ def unpaid_expire(*, now: dt.datetime) -> list[int]:
         except gateway.GatewayError:
             payment_refresh(payment_id=payment_id, now=now)
             continue
-        _apply_session(payment_id=payment_id, session=session, now=now, source="system")
+        _retry_on_deadlock(partial(_apply_session, payment_id=payment_id, session=session, now=now, source="system"))
     return expired
 
 

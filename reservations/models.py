@@ -293,6 +293,8 @@ class Resident(models.Model):
     activated_by = models.ForeignKey(
         User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("本登録した職員")
     )
+    # The PIN for the kiosk tablets (利用者端末), hashed like a password; blank until one is set.
+    kiosk_pin = models.CharField(_("利用者端末の暗証番号"), max_length=128, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("利用者")
@@ -391,6 +393,9 @@ class Reservation(models.Model):
     cancelled_by = models.ForeignKey(
         User, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("取消者")
     )
+    checked_in_at = models.DateTimeField(_("来館受付日時"), null=True, blank=True)
+    checked_in_channel = models.CharField(_("来館受付経路"), max_length=10, choices=Channel.choices, blank=True)
+    no_show_at = models.DateTimeField(_("不来館の記録日時"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("予約")

@@ -11,6 +11,7 @@ import datetime as dt
 import secrets
 from collections.abc import Sequence
 
+from django.contrib.auth.hashers import make_password
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 
@@ -42,6 +43,8 @@ from .notifications import availability_changed
 
 REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 GROUP_MIN_MEMBERS = 5
+PIN_MIN_LENGTH = 4
+PIN_MAX_LENGTH = 8
 
 
 def new_reference() -> str:
@@ -269,6 +272,46 @@ def reservation_cancel(
     return reservation
 
 
+def reservation_check_in(*, reference: str, facility_id: int, channel: str, now: dt.datetime) -> Reservation:
+    """Record arrival (来館受付) for today's confirmed booking at `facility_id`, found by its reference.
+
+    A conditional UPDATE on a not-yet-checked-in row: a second check-in changes nothing and returns
+    the booking with its first check-in time. Unpaid (provisional) bookings are sent to the counter."""
+    today = now.astimezone(domain.TOKYO).date()
+    reservation = (
+        Reservation.objects.select_related("room", "band_from", "band_to")
+        .filter(reference=reference.strip().upper(), room__facility_id=facility_id, date=today)
+        .exclude(kind=ReservationKind.BLOCK)
+        .first()
+    )
+    if reservation is None:
+        raise NotFound("unknown_reservation")
+    if reservation.state == ReservationState.PROVISIONAL:
+        raise BookingError("check_in_unpaid")
+    if reservation.state != ReservationState.CONFIRMED:
+        raise BookingError("already_ended")
+    Reservation.objects.filter(pk=reservation.pk, checked_in_at__isnull=True).update(
+        checked_in_at=now, checked_in_channel=channel, no_show_at=None
+    )
+    reservation.refresh_from_db(fields=["checked_in_at", "checked_in_channel"])
+    return reservation
+
+
+def reservation_mark_no_show(*, reservation_id: int, now: dt.datetime) -> bool:
+    """Staff record that nobody came (不来館) for a booking of today or earlier that was not
+    checked in. A conditional UPDATE; False when the booking does not qualify or is already marked."""
+    today = now.astimezone(domain.TOKYO).date()
+    return bool(
+        Reservation.objects.filter(
+            pk=reservation_id,
+            state__in=ACTIVE_STATES,
+            date__lte=today,
+            checked_in_at__isnull=True,
+            no_show_at__isnull=True,
+        ).update(no_show_at=now)
+    )
+
+
 def _may_act_for(resident: Resident, reservation: Reservation) -> bool:
     if reservation.resident_id == resident.pk:
         return True
@@ -431,6 +474,15 @@ def resident_update_profile(*, resident: Resident, postcode: str, address: str, 
         resident.user.email = email
         resident.user.save(update_fields=["email"])
     return resident
+
+
+def resident_set_pin(*, resident_id: int, pin: str) -> None:
+    """Set (or replace) the resident's kiosk PIN: 4 to 8 digits, stored hashed like a password.
+    Only the hash is written, with a plain UPDATE: no lock is needed."""
+    if not (pin.isascii() and pin.isdigit() and PIN_MIN_LENGTH <= len(pin) <= PIN_MAX_LENGTH):
+        raise BookingError("bad_pin", status=400)
+    if not Resident.objects.filter(pk=resident_id).update(kiosk_pin=make_password(pin)):
+        raise NotFound("unknown_resident")
 
 
 def group_register(
