@@ -575,22 +575,28 @@ def lottery_win_create(
     return reservation
 
 
+def _locked_awaiting_win(reservation_id: int) -> Reservation:
+    """The lottery win, locked, if it still awaits its winner's answer (inside a transaction)."""
+    reservation = (
+        Reservation.objects.select_for_update(of=("self",))
+        .select_related("room__facility__group")
+        .filter(pk=reservation_id, kind=ReservationKind.LOTTERY)
+        .first()
+    )
+    if reservation is None:
+        raise NotFound("unknown_reservation")
+    if reservation.state != ReservationState.AWAITING:
+        raise BookingError("not_awaiting")
+    return reservation
+
+
 def lottery_win_confirm(*, reservation_id: int, now: dt.datetime) -> Reservation:
     """The winner confirms (当選確定): AWAITING becomes a provisional booking with a payment
     deadline (or confirmed at once when there is no fee), like a first-come booking.
 
     Locks the reservation row; a win that is no longer awaiting raises `not_awaiting`."""
     with transaction.atomic():
-        reservation = (
-            Reservation.objects.select_for_update(of=("self",))
-            .select_related("room__facility__group")
-            .filter(pk=reservation_id, kind=ReservationKind.LOTTERY)
-            .first()
-        )
-        if reservation is None:
-            raise NotFound("unknown_reservation")
-        if reservation.state != ReservationState.AWAITING:
-            raise BookingError("not_awaiting")
+        reservation = _locked_awaiting_win(reservation_id)
         rules = booking_rules(reservation.room.facility.group)
         if reservation.fee > 0:
             reservation.state = ReservationState.PROVISIONAL
@@ -613,16 +619,7 @@ def lottery_win_release(
     if state not in (ReservationState.EXPIRED, ReservationState.CANCELLED):
         raise ValueError(f"a released win ends as expired or cancelled, not {state!r}")
     with transaction.atomic():
-        reservation = (
-            Reservation.objects.select_for_update(of=("self",))
-            .select_related("room")
-            .filter(pk=reservation_id, kind=ReservationKind.LOTTERY)
-            .first()
-        )
-        if reservation is None:
-            raise NotFound("unknown_reservation")
-        if reservation.state != ReservationState.AWAITING:
-            raise BookingError("not_awaiting")
+        reservation = _locked_awaiting_win(reservation_id)
         reservation.state = state
         reservation.cancelled_at = now
         reservation.cancelled_by = released_by
