@@ -44,6 +44,7 @@ from .models import (
     Reservation,
     Resident,
     Room,
+    RoomEquipment,
     Tariff,
     TimeBand,
     User,
@@ -202,9 +203,18 @@ class RoomAdminForm(forms.ModelForm):
         return list(dict.fromkeys(codes))
 
 
+class RoomEquipmentInline(JapaneseLabelsMixin, admin.TabularInline):
+    model = RoomEquipment
+    fields = ("name", "fee")
+    extra = 0
+    # Bookings keep pointing at the equipment they were booked with (their fee is frozen).
+    can_delete = False
+
+
 @admin.register(Room)
 class RoomAdmin(JapaneseLabelsMixin, admin.ModelAdmin):
     form = RoomAdminForm
+    inlines = [RoomEquipmentInline]
     list_display = ("name", "facility", "code", "capacity", "unit_list", "is_active")
     list_filter = ("facility__kind", "is_active", "facility")
     list_select_related = ("facility",)
@@ -229,6 +239,13 @@ class RoomAdmin(JapaneseLabelsMixin, admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: Room, form: forms.ModelForm, change: bool) -> None:
         services.room_save(room=obj, unit_codes=form.cleaned_data["unit_codes"] or None)
+
+    def save_formset(
+        self, request: HttpRequest, form: forms.ModelForm, formset: BaseInlineFormSet, change: bool
+    ) -> None:
+        for item in formset.save(commit=False):
+            services.catalogue_save(obj=item)
+        formset.save_m2m()
 
     def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False  # bookings keep pointing at the room; unpublish it (公開中 off) instead

@@ -150,7 +150,7 @@ def my_booking_create(request: HttpRequest, payload: BookingIn) -> Status[Reserv
     """Book consecutive bands of one room and date, first-come, through the web channel.
 
     Refusals: 409 slot_taken, not_yet_open, closed_for_booking, facility_closed, quota, group_quota;
-    400 bad_span, past, unknown_band, over_capacity, purpose_not_allowed, invalid;
+    400 bad_span, past, unknown_band, over_capacity, purpose_not_allowed, unknown_equipment, invalid;
     403 not_active, not_group_member, group_not_active; 404 unknown_room, unknown_group."""
     resident = _resident(request)
     group = None
@@ -169,6 +169,8 @@ def my_booking_create(request: HttpRequest, payload: BookingIn) -> Status[Reserv
         group=group,
         purpose_id=payload.purpose_id,
         attendees=payload.attendees,
+        commercial=payload.commercial,
+        equipment_ids=payload.equipment_ids,
     )
     return Status(201, reservation)
 

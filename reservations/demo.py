@@ -34,6 +34,7 @@ from .models import (
     Resident,
     ResidentStatus,
     Room,
+    RoomEquipment,
     RoomUnit,
     Tariff,
     TimeBand,
@@ -226,6 +227,9 @@ GYM = ["badminton", "basketball", "volleyball", "takkyu", "taiso", "futsal"]
 HALF_GYM = ["badminton", "volleyball", "takkyu", "taiso"]
 SMALL_GYM = ["takkyu", "badminton", "taiso", "dance"]
 FIELD = ["soccer", "baseball", "futsal"]
+
+# Equipment with a fee (附属設備, flat yen per booking) by the room's purposes.
+PAID_EQUIPMENT = {"hall": [("マイク", 300), ("プロジェクター", 500)], "music": [("ピアノ", 2000)]}
 
 MEETING_EQ = ["ホワイトボード", "長机", "椅子"]
 MEETING_EXTRAS = ["プロジェクター", "スクリーン", "モニター", "Wi-Fi"]
@@ -777,7 +781,7 @@ def _catalogue(rng: random.Random, purposes: dict[str, int], summary: SeedSummar
     RoomUnit.objects.bulk_create(units.values(), batch_size=BATCH)
 
     all_plans = [plan for facility_plans in plans for plan in facility_plans]
-    unit_links, purpose_links, tariffs = [], [], []
+    unit_links, purpose_links, tariffs, paid_equipment = [], [], [], []
     sites = {f.pk: _Site(f, bands_of[f.pk]) for f in facilities}
     for room, plan in zip(rooms, all_plans, strict=True):
         info = _RoomInfo(
@@ -791,7 +795,11 @@ def _catalogue(rng: random.Random, purposes: dict[str, int], summary: SeedSummar
             tariffs.append(Tariff(room=room, time_band=band, weekday_fee=weekday, holiday_fee=holiday))
             info.fees[band.pk] = (weekday, holiday)
         sites[room.facility_id].rooms.append(info)
+        kind = "hall" if plan.purposes == HALL else "music" if plan.purposes == MUSIC else None
+        if kind is not None:
+            paid_equipment += [RoomEquipment(room=room, name=n, fee=f) for n, f in PAID_EQUIPMENT[kind]]
     Room.units.through.objects.bulk_create(unit_links, batch_size=BATCH)
+    RoomEquipment.objects.bulk_create(paid_equipment, batch_size=BATCH)
     Room.purposes.through.objects.bulk_create(purpose_links, batch_size=BATCH)
     Tariff.objects.bulk_create(tariffs, batch_size=BATCH)
 

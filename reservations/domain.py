@@ -42,6 +42,7 @@ class BookingRules:
     max_group_active_per_month: int = 8
     payment_days: int = 7
     outsider_surcharge_percent: int = 20
+    commercial_surcharge_percent: int = 50
 
 
 def month_start(day: dt.date) -> dt.date:
@@ -116,14 +117,27 @@ def national_holidays(year: int) -> dict[dt.date, str]:
     return dict(holidays.country_holidays("JP", years=year, language="ja").items())
 
 
-def fee_for(*, band_fees: Iterable[tuple[int, int]], use_date: dt.date, outsider: bool, rules: BookingRules) -> int:
-    """Usage fee in integer yen: the sum of the bands' weekday or 土日祝 fees, plus the outsider
-    surcharge rounded down to whole yen. `band_fees` is (weekday_fee, holiday_fee) per band."""
+def fee_for(
+    *,
+    band_fees: Iterable[tuple[int, int]],
+    use_date: dt.date,
+    outsider: bool,
+    rules: BookingRules,
+    commercial: bool = False,
+    equipment_fees: Sequence[int] = (),
+) -> int:
+    """Usage fee in integer yen: the sum of the bands' weekday or 土日祝 fees (the base), plus the
+    outsider and commercial (営利目的) surcharges, each a percentage of the base rounded down to
+    whole yen, plus the equipment (附属設備) flat fees. `band_fees` is (weekday_fee, holiday_fee)
+    per band. Same semantics as payments.domain.fee_breakdown without an exemption."""
     holiday = is_holiday(use_date)
     base = sum(h if holiday else w for w, h in band_fees)
+    total = base
     if outsider:
-        base += base * rules.outsider_surcharge_percent // 100
-    return base
+        total += base * rules.outsider_surcharge_percent // 100
+    if commercial:
+        total += base * rules.commercial_surcharge_percent // 100
+    return total + sum(equipment_fees)
 
 
 def payment_deadline(*, booked_at: dt.datetime, use_date: dt.date, rules: BookingRules) -> dt.datetime:

@@ -36,6 +36,7 @@ MESSAGES: dict[str, Promise] = {
     "not_cancellable": _("利用日を過ぎた予約は取り消せません。"),
     "over_capacity": _("利用人数が室場の定員を超えています。"),
     "purpose_not_allowed": _("この室場ではその利用目的はご利用になれません。"),
+    "unknown_equipment": _("指定された附属設備はこの室場にありません。"),
     "not_pending": _("この登録はすでに本登録済みか、利用停止中です。"),
     "group_too_small": _("団体登録には構成員が5人以上必要です。"),
     "group_residents_exceed": _("区内の構成員数は構成員数を超えられません。"),

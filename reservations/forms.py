@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from . import domain
 from .errors import MESSAGES, BookingError
-from .models import FacilityKind, Group, Purpose, Resident, ResidentStatus, TimeBand
+from .models import FacilityKind, Group, Purpose, Resident, ResidentStatus, RoomEquipment, TimeBand
 from .selectors import RoomFilter
 
 if TYPE_CHECKING:
@@ -147,6 +147,15 @@ class BookingForm(forms.Form):
         required=False,
         error_messages={"invalid_choice": message("not_group_member")},
     )
+    # Chosen with the bands on the page above (the fee shown includes them), carried here unchanged.
+    commercial = forms.BooleanField(label=_("営利目的（商用）で利用する"), required=False, widget=forms.HiddenInput)
+    equipment = forms.TypedMultipleChoiceField(
+        label=_("附属設備"),
+        coerce=int,
+        required=False,
+        widget=forms.MultipleHiddenInput,
+        error_messages={"invalid_choice": message("unknown_equipment")},
+    )
 
     def __init__(
         self,
@@ -155,6 +164,7 @@ class BookingForm(forms.Form):
         purposes: Sequence[Purpose],
         groups: Sequence[Group],
         capacity: int,
+        equipment: Sequence[RoomEquipment] = (),
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
@@ -167,6 +177,7 @@ class BookingForm(forms.Form):
         _choice_field(self, "group").choices = [("", _("個人として予約"))] + [(g.pk, g.name) for g in groups]
         if not groups:
             self.fields["group"].widget = forms.HiddenInput()
+        _choice_field(self, "equipment").choices = [(e.pk, e.name) for e in equipment]
 
     def clean_bands(self) -> list[int]:
         ids: list[int] = self.cleaned_data["bands"]

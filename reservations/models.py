@@ -69,6 +69,7 @@ class FacilityGroup(models.Model):
     max_group_bookings_per_month = models.PositiveSmallIntegerField(_("団体の月間予約上限"), default=8)
     payment_days = models.PositiveSmallIntegerField(_("支払期限（予約から何日）"), default=7)
     outsider_surcharge_percent = models.PositiveSmallIntegerField(_("区外利用の加算率（%）"), default=20)
+    commercial_surcharge_percent = models.PositiveSmallIntegerField(_("営利目的の利用の加算率（%）"), default=50)
 
     class Meta:
         verbose_name = _("施設グループ")
@@ -160,6 +161,23 @@ class Room(models.Model):
 
     def __str__(self) -> str:
         return f"{self.facility.name} {self.name}"
+
+
+class RoomEquipment(models.Model):
+    """An add-on of a room (附属設備: projector, microphone, piano ...) with a flat fee per booking."""
+
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="equipment_items", verbose_name=_("室場"))
+    name = models.CharField(_("附属設備"), max_length=50)
+    fee = models.PositiveIntegerField(_("使用料（円）"), default=0)
+
+    class Meta:
+        verbose_name = _("附属設備")
+        verbose_name_plural = _("附属設備")
+        ordering = ["room", "fee", "name"]
+        constraints = [models.UniqueConstraint(fields=["room", "name"], name="roomequipment_unique_name")]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class TimeBand(models.Model):
@@ -383,6 +401,8 @@ class Reservation(models.Model):
     purpose = models.ForeignKey(Purpose, on_delete=models.PROTECT, null=True, blank=True, verbose_name=_("利用目的"))
     attendees = models.PositiveIntegerField(_("利用人数"), null=True, blank=True)
     note = models.CharField(_("備考"), max_length=200, blank=True)
+    commercial = models.BooleanField(_("営利目的の利用"), default=False)
+    equipment_items = models.ManyToManyField(RoomEquipment, blank=True, related_name="+", verbose_name=_("附属設備"))
     fee = models.PositiveIntegerField(_("使用料（円）"), default=0)
     payment_deadline = models.DateTimeField(_("支払期限"), null=True, blank=True)
     channel = models.CharField(_("受付経路"), max_length=10, choices=Channel.choices)
@@ -466,4 +486,5 @@ def booking_rules(group: FacilityGroup) -> BookingRules:
         max_group_active_per_month=group.max_group_bookings_per_month,
         payment_days=group.payment_days,
         outsider_surcharge_percent=group.outsider_surcharge_percent,
+        commercial_surcharge_percent=group.commercial_surcharge_percent,
     )

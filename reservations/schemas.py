@@ -204,6 +204,7 @@ class BookingOut(Schema):
     group: GroupRefOut | None
     purpose: PurposeRefOut | None
     attendees: int | None
+    commercial: bool = Field(description="For profit (営利目的)")
     created_at: LocalDateTime
     cancelled_at: LocalDateTime | None
 
@@ -223,3 +224,7 @@ class BookingIn(Schema):
     purpose_id: int | None = None
     attendees: int | None = Field(None, ge=1)
     group_id: int | None = Field(None, description="Book for a group you represent or belong to")
+    commercial: bool = Field(False, description="For profit (営利目的): the group's commercial surcharge applies")
+    equipment_ids: list[int] = Field(
+        default_factory=list, description="Equipment (附属設備) of the room, flat fee each"
+    )

@@ -211,7 +211,7 @@ def room_with_bands(room_id: int) -> tuple[Room, list[TimeBand]] | None:
         room = (
             Room.objects.filter(pk=room_id, is_active=True, facility__is_active=True)
             .select_related("facility__group", "facility__department")
-            .prefetch_related("purposes", "tariffs", "units")
+            .prefetch_related("purposes", "tariffs", "units", "equipment_items")
             .first()
         )
         if room is None:

@@ -33,6 +33,7 @@ from .models import (
     Resident,
     ResidentStatus,
     Room,
+    RoomEquipment,
     RoomUnit,
     Tariff,
     TimeBand,
@@ -100,15 +101,31 @@ def _fee(
     resident: Resident,
     group: Group | None,
     rules: domain.BookingRules,
+    commercial: bool = False,
+    equipment: Sequence[RoomEquipment] = (),
 ) -> int:
-    """The usage fee frozen on a booking: the booker's residency, or the group's when booking for one."""
+    """The usage fee frozen on a booking: the booker's residency, or the group's when booking for
+    one; the commercial surcharge when for profit (営利目的); the chosen equipment (附属設備)."""
     tariffs = {t.time_band_id: t for t in Tariff.objects.filter(room=room, time_band__in=bands)}
     return domain.fee_for(
         band_fees=[(tariffs[b.pk].weekday_fee, tariffs[b.pk].holiday_fee) for b in bands if b.pk in tariffs],
         use_date=date,
         outsider=resident.is_outsider if group is None else not group.is_ward_group,
         rules=rules,
+        commercial=commercial,
+        equipment_fees=[item.fee for item in equipment],
     )
+
+
+def _resolve_equipment(room: Room, equipment_ids: Sequence[int]) -> list[RoomEquipment]:
+    """The room's equipment items named by `equipment_ids`; any other id is refused."""
+    wanted = set(equipment_ids)
+    if not wanted:
+        return []
+    items = list(RoomEquipment.objects.filter(room=room, pk__in=wanted).order_by("pk"))
+    if len(items) != len(wanted):
+        raise BookingError("unknown_equipment", status=400)
+    return items
 
 
 def _month_bounds(date: dt.date) -> tuple[dt.date, dt.date]:
@@ -147,6 +164,8 @@ def reservation_create(
     group: Group | None = None,
     purpose_id: int | None = None,
     attendees: int | None = None,
+    commercial: bool = False,
+    equipment_ids: Sequence[int] = (),
 ) -> Reservation:
     """Book `room_id` on `date` for consecutive `band_ids` first-come (随時予約).
 
@@ -183,12 +202,22 @@ def reservation_create(
             raise BookingError("purpose_not_allowed", status=400)
     if attendees is not None and attendees > room.capacity:
         raise BookingError("over_capacity", status=400)
+    equipment = _resolve_equipment(room, equipment_ids)
 
     unit_ids = list(room.units.order_by("pk").values_list("pk", flat=True))
     if _occupied(unit_ids, date, bands):
         raise SlotTaken
 
-    fee = _fee(room=room, bands=bands, date=date, resident=resident, group=group, rules=rules)
+    fee = _fee(
+        room=room,
+        bands=bands,
+        date=date,
+        resident=resident,
+        group=group,
+        rules=rules,
+        commercial=commercial,
+        equipment=equipment,
+    )
     month_from, month_to = _month_bounds(date)
 
     with transaction.atomic():
@@ -229,6 +258,7 @@ def reservation_create(
             band_to=bands[-1],
             purpose=purpose,
             attendees=attendees,
+            commercial=commercial,
             fee=fee,
             payment_deadline=domain.payment_deadline(booked_at=now, use_date=date, rules=rules) if fee > 0 else None,
             channel=channel,
@@ -236,6 +266,8 @@ def reservation_create(
             created_at=now,
         )
         _insert_slot(reservation, unit_ids, bands)
+        if equipment:
+            reservation.equipment_items.set(equipment)
         _notify_after_commit(room.facility_id, [date])
     return reservation
 
@@ -402,7 +434,7 @@ def room_save(*, room: Room, unit_codes: Sequence[str] | None = None) -> Room:
     return room
 
 
-def catalogue_save(*, obj: Department | FacilityGroup | Facility | TimeBand | Tariff | Purpose) -> None:
+def catalogue_save(*, obj: Department | FacilityGroup | Facility | TimeBand | Tariff | Purpose | RoomEquipment) -> None:
     """Validate and save a catalogue record (admin edits go through here, never a bare save)."""
     with transaction.atomic():
         obj.full_clean()

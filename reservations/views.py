@@ -43,7 +43,19 @@ from .forms import (
     parse_band_ids,
     resident_groups,
 )
-from .models import Channel, Facility, Group, Reservation, Resident, ResidentStatus, Room, TimeBand, User, booking_rules
+from .models import (
+    Channel,
+    Facility,
+    Group,
+    Reservation,
+    Resident,
+    ResidentStatus,
+    Room,
+    RoomEquipment,
+    TimeBand,
+    User,
+    booking_rules,
+)
 
 BAD_MONTH = _("年月の指定が正しくありません。月は1から12、年は%(first)sから%(last)sの範囲で指定してください。")
 BAD_FILTER = _("検索条件が正しくありません。入力内容をご確認ください。")
@@ -357,14 +369,36 @@ class BookingTarget:
     def groups(self) -> list[Group]:
         return resident_groups(self.resident)
 
-    def form(self, data: QueryDict | None = None, chosen: list[TimeBand] | None = None) -> BookingForm:
+    @cached_property
+    def equipment(self) -> list[RoomEquipment]:
+        return list(self.room.equipment_items.all())
+
+    def extras(self, data: QueryDict) -> tuple[bool, list[RoomEquipment]]:
+        """The commercial flag and the room's equipment items named in `data` (others are ignored
+        here; the form and the service refuse them)."""
+        commercial = data.get("commercial", "").lower() in {"1", "on", "true"}
+        wanted = set(data.getlist("equipment"))
+        return commercial, [e for e in self.equipment if str(e.pk) in wanted]
+
+    def form(
+        self,
+        data: QueryDict | None = None,
+        chosen: list[TimeBand] | None = None,
+        commercial: bool = False,
+        equipment: list[RoomEquipment] | None = None,
+    ) -> BookingForm:
         return BookingForm(
             data,
-            initial={"bands": [b.pk for b in chosen or []]},
+            initial={
+                "bands": [b.pk for b in chosen or []],
+                "commercial": commercial,
+                "equipment": [e.pk for e in equipment or []],
+            },
             bands=self.bands,
             purposes=list(self.room.purposes.all()),
             groups=self.groups,
             capacity=self.room.capacity,
+            equipment=self.equipment,
         )
 
 
@@ -374,6 +408,8 @@ def _booking_page(
     form: BookingForm,
     chosen: list[TimeBand],
     *,
+    commercial: bool = False,
+    equipment: list[RoomEquipment] | None = None,
     error: str | None = None,
     refusal_code: str = "",
     status: int = 200,
@@ -406,6 +442,8 @@ def _booking_page(
             use_date=day,
             outsider=resident.is_outsider,
             rules=rules,
+            commercial=commercial,
+            equipment_fees=[e.fee for e in equipment or []],
         )
 
     blocker: str | None = None
@@ -425,6 +463,9 @@ def _booking_page(
         "choices": choices,
         "chosen": chosen,
         "fee": fee,
+        "commercial": commercial,
+        "equipment": equipment or [],
+        "equipment_choices": [(e, e in (equipment or [])) for e in target.equipment],
         "rules": rules,
         "error": error,
         "blocker": blocker,
@@ -485,11 +526,21 @@ def book(request: HttpRequest, room_id: int, day: dt.date) -> HttpResponse:
             chosen = parse_band_ids(raw_bands, bands)
         except BookingError as error:
             return _error(request, error.message, error.status, back_url=_week_url(room, day))
-        return _booking_page(request, target, target.form(chosen=chosen), chosen)
+        commercial, equipment = target.extras(request.GET)
+        return _booking_page(
+            request,
+            target,
+            target.form(chosen=chosen, commercial=commercial, equipment=equipment),
+            chosen,
+            commercial=commercial,
+            equipment=equipment,
+        )
 
     form = target.form(request.POST)
+    commercial, equipment = target.extras(request.POST)
     if not form.is_valid():
-        return _booking_page(request, target, form, _chosen_or_empty(request.POST.getlist("bands"), bands), status=400)
+        chosen = _chosen_or_empty(request.POST.getlist("bands"), bands)
+        return _booking_page(request, target, form, chosen, commercial=commercial, equipment=equipment, status=400)
     data = form.cleaned_data
     by_id = {b.pk: b for b in bands}
     chosen = [by_id[i] for i in data["bands"]]
@@ -505,12 +556,22 @@ def book(request: HttpRequest, room_id: int, day: dt.date) -> HttpResponse:
             group=next((g for g in target.groups if g.pk == data["group"]), None),
             purpose_id=data["purpose"],
             attendees=data["attendees"],
+            commercial=data["commercial"],
+            equipment_ids=data["equipment"],
         )
     except BookingError as error:
         if error.code in STATE_REFUSALS:
             return _error(request, error.message, error.status, code=error.code, back_url=_week_url(room, day))
         return _booking_page(
-            request, target, form, chosen, error=error.message, refusal_code=error.code, status=error.status
+            request,
+            target,
+            form,
+            chosen,
+            commercial=commercial,
+            equipment=equipment,
+            error=error.message,
+            refusal_code=error.code,
+            status=error.status,
         )
     return redirect("reservations:booking_done", reservation_id=reservation.pk)
 

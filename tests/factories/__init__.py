@@ -19,6 +19,7 @@ from reservations.models import (
     Resident,
     ResidentStatus,
     Room,
+    RoomEquipment,
     Tariff,
     TimeBand,
     User,
@@ -78,6 +79,7 @@ def make_room(
     weekday_fee: int = 1200,
     holiday_fee: int = 1500,
     purposes: list[Purpose] | None = None,
+    equipment: list[tuple[str, int]] | None = None,
 ) -> Room:
     room = room_save(
         room=Room(facility=facility, code=code, name=f"室場{code}", capacity=capacity), unit_codes=unit_codes
@@ -86,6 +88,7 @@ def make_room(
         Tariff.objects.create(room=room, time_band=band, weekday_fee=weekday_fee, holiday_fee=holiday_fee)
     if purposes:
         room.purposes.set(purposes)
+    RoomEquipment.objects.bulk_create(RoomEquipment(room=room, name=n, fee=f) for n, f in equipment or [])
     return room
 
 

@@ -62,13 +62,35 @@ def test_surcharges_apply_once_to_the_base(
     assert both.total == base + base * out // 100 + base * com // 100
 
 
-@given(band_fees, st.booleans(), percents)
-def test_agrees_with_the_fee_frozen_on_bookings(bands: tuple[tuple[int, int], ...], outsider: bool, out: int) -> None:
+@given(
+    band_fees,
+    st.booleans(),
+    percents,
+    st.booleans(),
+    percents,
+    st.lists(st.integers(min_value=0, max_value=20_000), max_size=4).map(tuple),
+)
+def test_agrees_with_the_fee_frozen_on_bookings(
+    bands: tuple[tuple[int, int], ...],
+    outsider: bool,
+    out: int,
+    commercial: bool,
+    com: int,
+    equipment: tuple[int, ...],
+) -> None:
     monday, sunday = dt.date(2026, 12, 7), dt.date(2026, 12, 6)
-    rules = BookingRules(outsider_surcharge_percent=out)
+    rules = BookingRules(outsider_surcharge_percent=out, commercial_surcharge_percent=com)
     for day, holiday in ((monday, False), (sunday, True)):
-        ours = domain.fee_breakdown(FeeRequest(bands, holiday, outsider, out))
-        assert ours.total == fee_for(band_fees=bands, use_date=day, outsider=outsider, rules=rules)
+        ours = domain.fee_breakdown(FeeRequest(bands, holiday, outsider, out, commercial, com, equipment))
+        frozen = fee_for(
+            band_fees=bands,
+            use_date=day,
+            outsider=outsider,
+            rules=rules,
+            commercial=commercial,
+            equipment_fees=equipment,
+        )
+        assert ours.total == frozen
 
 
 @given(st.integers(min_value=0, max_value=10**7), percents)

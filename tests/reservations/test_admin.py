@@ -191,6 +191,10 @@ def room_form(facility: Facility, code: str, unit_codes: str = "") -> dict[str, 
         "display_order": 0,
         "is_active": "on",
         "unit_codes": unit_codes,
+        "equipment_items-TOTAL_FORMS": 0,
+        "equipment_items-INITIAL_FORMS": 0,
+        "equipment_items-MIN_NUM_FORMS": 0,
+        "equipment_items-MAX_NUM_FORMS": 1000,
     }
 
 
@@ -206,6 +210,7 @@ def test_editing_a_rooms_unit_codes_goes_through_room_save(admin_client, facilit
     room = make_room(facility, "k2")
     data = {**room_form(facility, "k2", "k2, k2-annex"), "name": "第2会議室"}
     del data["facility"]  # read-only once the room exists
+    data |= {"equipment_items-TOTAL_FORMS": 1, "equipment_items-0-name": "プロジェクター", "equipment_items-0-fee": 500}
 
     response = admin_client.post(reverse("admin:reservations_room_change", args=[room.pk]), data)
 
@@ -213,6 +218,7 @@ def test_editing_a_rooms_unit_codes_goes_through_room_save(admin_client, facilit
     room.refresh_from_db()
     assert room.name == "第2会議室"
     assert sorted(u.code for u in room.units.all()) == ["k2", "k2-annex"]
+    assert list(room.equipment_items.values_list("name", "fee")) == [("プロジェクター", 500)]
 
 
 def test_adding_a_divisible_hall_shares_named_units(admin_client, facility):

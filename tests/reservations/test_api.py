@@ -313,8 +313,30 @@ def test_create_booking(resident_client: Client, resident: Resident, room: Room)
     assert body["facility"] == {"id": room.facility_id, "name": "春日区民センター"}
     assert body["room"]["id"] == room.pk and body["date"] == "2026-12-07" and body["attendees"] == 12
     assert (body["band_from"]["code"], body["band_to"]["code"]) == ("am", "pm")
-    assert body["group"] is None and body["cancelled_at"] is None
+    assert body["group"] is None and body["cancelled_at"] is None and body["commercial"] is False
     assert Occupancy.objects.filter(reservation=reservation).count() == 2
+
+
+def test_create_booking_with_commercial_use_and_equipment(resident_client: Client, facility: Facility) -> None:
+    hall = make_room(facility, "hall", equipment=[("マイク", 300), ("プロジェクター", 500)])
+    ids = list(hall.equipment_items.order_by("pk").values_list("pk", flat=True))
+    body = {**booking_body(hall), "commercial": True, "equipment_ids": ids}
+    response = post_json(resident_client, f"{API}/me/bookings", body)
+    assert response.status_code == 201, response.content
+    assert response.json()["fee"] == 2400 + 1200 + 800 and response.json()["commercial"] is True
+    reservation = Reservation.objects.get()
+    assert reservation.commercial is True
+    assert sorted(reservation.equipment_items.values_list("pk", flat=True)) == ids
+
+
+def test_create_booking_with_another_rooms_equipment_is_400(
+    resident_client: Client, facility: Facility, room: Room
+) -> None:
+    other = make_room(facility, "r2", equipment=[("ピアノ", 2000)])
+    for ids in ([other.equipment_items.get().pk], [999999]):
+        body = {**booking_body(room), "equipment_ids": ids}
+        assert_error(post_json(resident_client, f"{API}/me/bookings", body), 400, "unknown_equipment")
+    assert Reservation.objects.count() == 0 and Occupancy.objects.count() == 0
 
 
 @pytest.mark.smoke

@@ -305,6 +305,51 @@ def test_resident_fee_is_the_sum_of_its_bands(
     assert fee(a + b) == fee(a) + fee(b)
 
 
+EQUIPMENT_FEES = st.lists(st.integers(0, 5_000), max_size=4)
+
+
+@given(
+    band_fees=BAND_FEES,
+    use_date=USE_DATES,
+    outsider=st.booleans(),
+    out=st.integers(0, 200),
+    com=st.integers(0, 200),
+    equipment=EQUIPMENT_FEES,
+)
+def test_commercial_and_equipment_add_to_the_fee(
+    band_fees: list[tuple[int, int]], use_date: dt.date, outsider: bool, out: int, com: int, equipment: list[int]
+) -> None:
+    rules = BookingRules(outsider_surcharge_percent=out, commercial_surcharge_percent=com)
+
+    def fee(commercial: bool, equipment_fees: list[int]) -> int:
+        return fee_for(
+            band_fees=band_fees,
+            use_date=use_date,
+            outsider=outsider,
+            rules=rules,
+            commercial=commercial,
+            equipment_fees=equipment_fees,
+        )
+
+    plain = fee(False, [])
+    assert plain == fee_for(band_fees=band_fees, use_date=use_date, outsider=outsider, rules=rules)
+    base = fee_for(band_fees=band_fees, use_date=use_date, outsider=False, rules=rules)
+    # The commercial surcharge is the percent of the bands' base, once (not of base + 区外).
+    assert fee(True, []) - plain == base * com // 100
+    # Equipment is flat: no surcharge of either kind applies to it.
+    assert fee(False, equipment) - plain == sum(equipment)
+    assert fee(True, equipment) == plain + base * com // 100 + sum(equipment)
+
+
+def test_commercial_default_is_fifty_percent_and_equipment_is_not_surcharged() -> None:
+    fees = [(1000, 1000)]
+    assert fee_for(band_fees=fees, use_date=PLAIN_WEDNESDAY, outsider=False, rules=DEFAULT, commercial=True) == 1500
+    together = fee_for(
+        band_fees=fees, use_date=PLAIN_WEDNESDAY, outsider=True, rules=DEFAULT, commercial=True, equipment_fees=[500]
+    )
+    assert together == 1000 + 200 + 500 + 500
+
+
 # --- payment_deadline -------------------------------------------------------------------------
 
 

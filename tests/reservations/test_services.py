@@ -14,6 +14,7 @@ from reservations.models import (
     ReservationKind,
     ReservationState,
     ResidentStatus,
+    RoomEquipment,
 )
 from reservations.services import (
     block_create,
@@ -67,6 +68,33 @@ def test_booking_takes_the_slot_and_starts_provisional(room):
     assert reservation.fee == 2400
     assert reservation.payment_deadline is not None
     assert Occupancy.objects.filter(reservation=reservation).count() == 2
+
+
+def test_fee_frozen_with_commercial_surcharge_and_equipment(facility):
+    room = make_room(facility, "hall", equipment=[("マイク", 300), ("プロジェクター", 500), ("ピアノ", 2000)])
+    mic, projector = RoomEquipment.objects.filter(room=room, name__in=["マイク", "プロジェクター"]).order_by("fee")
+    outsider = ResidentFactory(residency="outsider")
+    reservation = book(outsider, room, codes=("am", "pm"), commercial=True, equipment_ids=[mic.pk, projector.pk])
+    # bands 2400 + 区外 20% of 2400 + 営利 50% of 2400 + equipment 800 (no surcharge on equipment)
+    assert reservation.fee == 2400 + 480 + 1200 + 800
+    reservation.refresh_from_db()
+    assert reservation.commercial is True
+    assert set(reservation.equipment_items.all()) == {mic, projector}
+    assert book(ResidentFactory(), room, codes=("ev",)).fee == 1200  # the defaults change nothing
+
+
+def test_unknown_or_other_rooms_equipment_is_refused_and_nothing_written(facility, room):
+    other = make_room(facility, "r2", equipment=[("ピアノ", 2000)])
+    piano = other.equipment_items.get()
+    resident = ResidentFactory()
+    for ids in ([piano.pk], [piano.pk + 1000]):
+        with pytest.raises(BookingError) as refused:
+            book(resident, room, equipment_ids=ids)
+        assert refused.value.code == "unknown_equipment"
+        assert refused.value.status == 400
+        assert refused.value.message
+    assert not Reservation.objects.exists()
+    assert not Occupancy.objects.exists()
 
 
 @pytest.mark.smoke

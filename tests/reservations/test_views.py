@@ -372,6 +372,48 @@ def test_book_page_fee_for_outsider_and_holiday(client, facility, room):
     assert "1,800円" in response.text  # 1,500 (土日祝) + 20%
 
 
+def test_book_page_fee_includes_commercial_surcharge_and_equipment(client, facility, meeting, resident):
+    hall = make_room(facility, "hall", purposes=[meeting], equipment=[("マイク", 300), ("プロジェクター", 500)])
+    mic = hall.equipment_items.get(name="マイク")
+    client.force_login(resident.user)
+
+    plain = client.get(book_url(hall, USE_DAY, *band_ids(facility, "am"))).text
+    assert "1,200円" in plain and "営利目的（商用）で利用する" in plain
+    assert "マイク 300円" in plain and "プロジェクター 500円" in plain
+
+    url = book_url(hall, USE_DAY, *band_ids(facility, "am")) + f"&commercial=1&equipment={mic.pk}"
+    response = client.get(url)
+
+    assert response.status_code == 200
+    assert "2,100円" in response.text  # 1,200 + 50% of 1,200 + マイク 300
+    assert f'id="equipment-{mic.pk}" checked' in response.text
+
+
+def test_booking_post_stores_commercial_and_equipment(client, facility, meeting, resident):
+    hall = make_room(facility, "hall", purposes=[meeting], equipment=[("マイク", 300), ("プロジェクター", 500)])
+    items = list(hall.equipment_items.order_by("pk"))
+    client.force_login(resident.user)
+
+    response = post_booking(client, hall, commercial="True", equipment=[e.pk for e in items])
+
+    assert response.status_code == 302
+    reservation = Reservation.objects.get()
+    assert reservation.fee == 1200 + 600 + 800
+    assert reservation.commercial is True
+    assert set(reservation.equipment_items.all()) == set(items)
+
+
+def test_booking_post_with_another_rooms_equipment_is_refused(client, facility, room, resident):
+    other = make_room(facility, "r2", equipment=[("ピアノ", 2000)])
+    client.force_login(resident.user)
+
+    response = post_booking(client, room, equipment=[other.equipment_items.get().pk])
+
+    assert response.status_code == 400
+    assert "指定された附属設備はこの室場にありません。" in response.text
+    assert not Reservation.objects.exists()
+
+
 def test_book_page_lists_groups_the_resident_may_book_for(client, facility, room, resident):
     represented = GroupFactory(representative=resident, name="春日合唱団")
     member_of = GroupFactory(name="小石川囲碁会")
