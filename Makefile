@@ -82,3 +82,8 @@ bench-smoke: $(STAMP)
 .PHONY: bench-draw
 bench-draw: $(STAMP)
 	$(PY) -m loadtests.bench_draw
+
+## The lottery intake benchmark, scenario (b) (loadtests/README.md): PROFILE=smoke|today|growth|stress.
+.PHONY: bench-intake
+bench-intake: $(STAMP)
+	$(PY) -m loadtests.bench --scenario intake --profile $(PROFILE)

@@ -750,6 +750,12 @@ def _stop_on_signals() -> Iterator[None]:
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m loadtests.bench", description="The 09:00 rush benchmark.")
     parser.add_argument("--profile", choices=sorted(PROFILES), default="growth")
+    parser.add_argument(
+        "--scenario",
+        choices=["rush", "intake"],
+        default="rush",
+        help="rush: (a) the first-come opening; intake: (b) the lottery intake opening and its close",
+    )
     parser.add_argument("--waiting-room", action="store_true", help="start the web server with WAITING_ROOM=on")
     parser.add_argument("--keep-db", action="store_true", help=f"keep the run database {RUN_DB} afterwards")
     parser.add_argument("--fresh-template", action="store_true", help="rebuild the template database")
@@ -780,7 +786,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     exit_code = 2
     with _stop_on_signals():
         try:
-            exit_code = _run(args, profile, stack, log, began)
+            if args.scenario == "intake":
+                from loadtests import intake
+
+                exit_code = intake.run_bench(args, profile, stack, log, began)
+            else:
+                exit_code = _run(args, profile, stack, log, began)
         except KeyboardInterrupt:
             log("interrupted")
             exit_code = 130

@@ -452,3 +452,313 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+# --- Scenario (b): the lottery intake (loadtests/intake.py) -------------------------------------------
+#
+# i1. every success answer names exactly one entry of that resident in the database (by its id when
+#     the page showed it, else by the resident's entry for that round, room, date and band): an apply
+#     success an entry for that slot, a withdraw success a withdrawn entry; no entry named by two
+#     apply successes;
+# i2. every entry a simulated resident holds (active or withdrawn) has exactly one apply success
+#     answer, and every withdrawn one a withdraw success answer (no silent entries or withdrawals);
+# i3. no applicant over its round's entry cap (active entries <= max_entries);
+# i4. the intake window: no entry of a simulated resident created (or withdrawn) before the round's
+#     opening or at/after its close; no success answer that arrived before T0, none to a request
+#     sent at or after the close.
+
+INTAKE_APPLY = "apply"
+INTAKE_WITHDRAW = "withdraw"
+INTAKE_RANK = "rank"
+
+
+@dataclass
+class IntakeAnswer:
+    """One answer a simulated resident got from the lottery pages (apply, withdraw, rank change)."""
+
+    resident_id: int
+    user_number: str
+    round_id: int
+    room_id: int
+    date: str  # ISO date of use
+    band_id: int
+    method: str  # apply | withdraw | rank
+    kind: str  # SUCCESS, QUOTA (entry_cap), REFUSED, ERROR
+    status: int
+    sent: float  # epoch seconds when the request was sent
+    t: float  # epoch seconds when the answer arrived
+    code: str | None = None
+    code_source: str = ""  # body | status | client | page
+    entry_id: int | None = None
+    error: str | None = None
+    phase: str = "opening"  # opening | last_hour | after_close
+    hammerer: bool = False  # "early": on the page before T0
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> IntakeAnswer:
+        return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
+
+
+@dataclass(frozen=True)
+class _Entry:
+    id: int
+    round_id: int
+    resident_id: int
+    applicant: str
+    room_id: int
+    date: str
+    band_from_id: int
+    band_to_id: int
+    status: str
+    created_at: float
+    withdrawn_at: float | None
+
+
+_ENTRY_SQL = """
+SELECT e.id, e.round_id, e.resident_id, e.applicant, e.room_id, e.date, e.band_from_id, e.band_to_id, e.status,
+       extract(epoch FROM e.created_at)::float8, extract(epoch FROM e.withdrawn_at)::float8
+FROM lottery_lotteryentry e
+"""
+
+
+def _entries(cursor: Cursor, where: str, params: Sequence[Any]) -> list[_Entry]:
+    cursor.execute(_ENTRY_SQL + " WHERE " + where, list(params))
+    return [
+        _Entry(
+            r[0],
+            r[1],
+            r[2],
+            r[3],
+            r[4],
+            _iso(r[5]),
+            r[6],
+            r[7],
+            r[8],
+            float(r[9]),
+            None if r[10] is None else float(r[10]),
+        )
+        for r in cursor.fetchall()
+    ]
+
+
+def _entry_covers(entry: _Entry, a: IntakeAnswer, orders: dict[int, tuple[int, int]]) -> bool:
+    band, first, last = orders.get(a.band_id), orders.get(entry.band_from_id), orders.get(entry.band_to_id)
+    return (
+        entry.round_id == a.round_id
+        and entry.room_id == a.room_id
+        and entry.date == a.date
+        and band is not None
+        and first is not None
+        and last is not None
+        and first[1] <= band[1] <= last[1]
+    )
+
+
+def check_intake_success_answers(cursor: Cursor, answers: Sequence[IntakeAnswer]) -> CheckResult:
+    """(i1) Every success answer names exactly one entry of that resident."""
+    successes = [a for a in answers if a.kind == SUCCESS and a.method in (INTAKE_APPLY, INTAKE_WITHDRAW)]
+    residents = sorted({a.resident_id for a in successes})
+    entries = _entries(cursor, "e.resident_id = ANY(%s)", [residents]) if residents else []
+    by_id = {e.id: e for e in entries}
+    mine: dict[int, list[_Entry]] = defaultdict(list)
+    for e in entries:
+        mine[e.resident_id].append(e)
+    orders = _band_orders(
+        cursor, [a.band_id for a in successes] + [x for e in entries for x in (e.band_from_id, e.band_to_id)]
+    )
+    bad: list[dict[str, Any]] = []
+    named: Counter[int] = Counter()
+    for a in successes:
+        where = {
+            "user_number": a.user_number,
+            "method": a.method,
+            "room_id": a.room_id,
+            "date": a.date,
+            "band_id": a.band_id,
+        }
+        if a.entry_id is not None:
+            entry = by_id.get(a.entry_id)
+            candidates = [entry] if entry is not None and entry.resident_id == a.resident_id else []
+            if entry is not None and entry.resident_id != a.resident_id:
+                bad.append(
+                    {**where, "entry_id": a.entry_id, "problem": f"entry belongs to resident {entry.resident_id}"}
+                )
+                continue
+        else:
+            candidates = [e for e in mine.get(a.resident_id, []) if _entry_covers(e, a, orders)]
+            if a.method == INTAKE_APPLY:
+                # the resident's entries for that slot that no other success answer names already
+                candidates = [e for e in candidates if e.status == "active"] or candidates
+        problem = None
+        if len(candidates) != 1:
+            problem = "no such entry" if not candidates else f"{len(candidates)} entries match"
+        elif not _entry_covers(candidates[0], a, orders):
+            problem = "entry does not cover that round/room/date/band"
+        elif a.method == INTAKE_WITHDRAW and candidates[0].status != "withdrawn":
+            problem = f"withdraw answered, but the entry is {candidates[0].status}"
+        if problem:
+            bad.append({**where, "entry_id": a.entry_id, "problem": problem})
+            continue
+        if a.method == INTAKE_APPLY:
+            named[candidates[0].id] += 1
+    for entry_id, n in named.items():
+        if n > 1:
+            bad.append({"entry_id": entry_id, "answers": n, "problem": "one entry named by several apply answers"})
+    return _result("i1", "Every success answer names exactly one entry of that resident", len(successes), bad)
+
+
+def _named_entries(
+    answers: Sequence[IntakeAnswer], entries: Sequence[_Entry], orders: dict[int, tuple[int, int]], method: str
+) -> Counter[int]:
+    """entry id: how many `method` success answers name it (by id, else by resident and slot)."""
+    by_resident: dict[int, list[_Entry]] = defaultdict(list)
+    for e in entries:
+        by_resident[e.resident_id].append(e)
+    named: Counter[int] = Counter()
+    for a in answers:
+        if a.kind != SUCCESS or a.method != method:
+            continue
+        if a.entry_id is not None:
+            named[a.entry_id] += 1
+            continue
+        found = [e for e in by_resident.get(a.resident_id, []) if _entry_covers(e, a, orders)]
+        if method == INTAKE_APPLY:
+            found = [e for e in found if e.status == "active"] or found
+        if len(found) == 1:
+            named[found[0].id] += 1
+    return named
+
+
+def check_intake_no_silent_entries(
+    cursor: Cursor, answers: Sequence[IntakeAnswer], resident_ids: Sequence[int]
+) -> CheckResult:
+    """(i2) Every entry of a simulated resident was announced by exactly one apply success answer,
+    and every withdrawn one by a withdraw success answer. The simulated residents had no entries
+    before the run, so every entry they hold is the harness's doing."""
+    ids = sorted(set(resident_ids))
+    entries = _entries(cursor, "e.resident_id = ANY(%s)", [ids]) if ids else []
+    orders = _band_orders(
+        cursor, [a.band_id for a in answers] + [x for e in entries for x in (e.band_from_id, e.band_to_id)]
+    )
+    applied = _named_entries(answers, entries, orders, INTAKE_APPLY)
+    withdrawn = _named_entries(answers, entries, orders, INTAKE_WITHDRAW)
+    bad: list[dict[str, Any]] = []
+    for e in entries:
+        row = {"entry_id": e.id, "resident_id": e.resident_id, "room_id": e.room_id, "date": e.date, "status": e.status}
+        if applied.get(e.id, 0) != 1:
+            problem = "silent entry (no apply success answer)" if not applied.get(e.id) else "several apply answers"
+            bad.append({**row, "problem": problem})
+        elif e.status == "withdrawn" and not withdrawn.get(e.id):
+            bad.append({**row, "problem": "silent withdrawal (no withdraw success answer)"})
+    return _result(
+        "i2",
+        "Every entry of a simulated resident has exactly one apply success answer (no silent entries)",
+        len(entries),
+        bad,
+    )
+
+
+def check_intake_entry_cap(cursor: Cursor, round_ids: Sequence[int]) -> CheckResult:
+    """(i3) No applicant holds more active entries in a round than its cap."""
+    ids = sorted(set(round_ids))
+    if not ids:
+        return _result("i3", "No applicant over the per-round entry cap", 0, [])
+    cursor.execute(
+        """
+        SELECT e.round_id, e.applicant, count(*), max(r.max_entries)
+        FROM lottery_lotteryentry e JOIN lottery_lotteryround r ON r.id = e.round_id
+        WHERE e.round_id = ANY(%s) AND e.status = 'active'
+        GROUP BY e.round_id, e.applicant
+        """,
+        [ids],
+    )
+    rows = cursor.fetchall()
+    bad = [
+        {"round_id": r, "applicant": who, "active_entries": int(n), "cap": int(cap), "problem": "over the entry cap"}
+        for r, who, n, cap in rows
+        if int(n) > int(cap)
+    ]
+    return _result("i3", "No applicant over the per-round entry cap", len(rows), bad)
+
+
+def check_intake_window(
+    cursor: Cursor, answers: Sequence[IntakeAnswer], resident_ids: Sequence[int], t0: float
+) -> CheckResult:
+    """(i4) Nothing accepted before T0 (the opening) or after the close, in the database and in the answers."""
+    ids = sorted(set(resident_ids))
+    bad: list[dict[str, Any]] = []
+    checked = 0
+    closes: dict[int, float] = {}
+    if ids:
+        cursor.execute(
+            """
+            SELECT extract(epoch FROM r.intake_opens_at)::float8, extract(epoch FROM r.intake_closes_at)::float8,
+                   e.id, extract(epoch FROM e.created_at)::float8, extract(epoch FROM e.withdrawn_at)::float8
+            FROM lottery_lotteryentry e JOIN lottery_lotteryround r ON r.id = e.round_id
+            WHERE e.resident_id = ANY(%s)
+            """,
+            [ids],
+        )
+        for row in cursor.fetchall():
+            opens, close = float(row[0]), float(row[1])
+            entry_id, created, withdrawn = row[2], float(row[3]), row[4]
+            checked += 1
+            if created < opens or created >= close:
+                bad.append(
+                    {
+                        "entry_id": entry_id,
+                        "created_rel_open_s": round(created - opens, 3),
+                        "created_rel_close_s": round(created - close, 3),
+                        "problem": "entry made outside the intake window",
+                    }
+                )
+            if withdrawn is not None and float(withdrawn) >= close:
+                bad.append(
+                    {
+                        "entry_id": entry_id,
+                        "withdrawn_rel_close_s": round(float(withdrawn) - close, 3),
+                        "problem": "entry withdrawn after the close",
+                    }
+                )
+    round_ids = sorted({a.round_id for a in answers})
+    if round_ids:
+        cursor.execute(
+            "SELECT id, extract(epoch FROM intake_closes_at)::float8 FROM lottery_lotteryround WHERE id = ANY(%s)",
+            [round_ids],
+        )
+        closes = {r[0]: float(r[1]) for r in cursor.fetchall()}
+    for a in answers:
+        if a.kind != SUCCESS:
+            continue
+        checked += 1
+        closed_at = closes.get(a.round_id)
+        if a.t < t0:
+            bad.append(
+                {
+                    "user_number": a.user_number,
+                    "method": a.method,
+                    "early_s": round(t0 - a.t, 3),
+                    "problem": "success before T0",
+                }
+            )
+        elif closed_at is not None and a.sent >= closed_at:
+            bad.append(
+                {
+                    "user_number": a.user_number,
+                    "method": a.method,
+                    "late_s": round(a.sent - closed_at, 3),
+                    "problem": "success to a request sent after the close",
+                }
+            )
+    return _result("i4", "Intake window (nothing accepted before T0 or after the close)", checked, bad)
+
+
+def run_intake_checks(
+    cursor: Cursor, answers: Sequence[IntakeAnswer], *, resident_ids: Sequence[int], round_ids: Sequence[int], t0: float
+) -> list[CheckResult]:
+    return [
+        check_intake_success_answers(cursor, answers),
+        check_intake_no_silent_entries(cursor, answers, resident_ids),
+        check_intake_entry_cap(cursor, round_ids),
+        check_intake_window(cursor, answers, resident_ids, t0),
+    ]

@@ -531,11 +531,12 @@ def write(data: dict[str, Any], results_dir: Path) -> tuple[Path, Path]:
     """Write the timestamped JSON and Markdown files and refresh latest-<profile>[-wr].*"""
     results_dir.mkdir(parents=True, exist_ok=True)
     meta = data["meta"]
-    suffix = f"{meta['profile']}{'-wr' if meta['waiting_room'] else ''}"
+    intake = meta.get("scenario") == "intake"
+    suffix = f"intake-{meta['profile']}" if intake else f"{meta['profile']}{'-wr' if meta['waiting_room'] else ''}"
     stamp = dt.datetime.fromisoformat(meta["started_utc"]).strftime("%Y%m%dT%H%M%SZ")
     other_path = results_dir / f"latest-{meta['profile']}{'' if meta['waiting_room'] else '-wr'}.json"
     other = None
-    if other_path.exists():
+    if not intake and other_path.exists():
         try:
             other = json.loads(other_path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
@@ -543,7 +544,226 @@ def write(data: dict[str, Any], results_dir: Path) -> tuple[Path, Path]:
     json_path = results_dir / f"{stamp}-{suffix}.json"
     md_path = results_dir / f"{stamp}-{suffix}.md"
     json_path.write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=str), encoding="utf-8")
-    md_path.write_text(render_markdown(data, other=other), encoding="utf-8")
+    markdown = render_intake_markdown(data) if intake else render_markdown(data, other=other)
+    md_path.write_text(markdown, encoding="utf-8")
     shutil.copyfile(json_path, results_dir / f"latest-{suffix}.json")
     shutil.copyfile(md_path, results_dir / f"latest-{suffix}.md")
     return json_path, md_path
+
+
+# --- Scenario (b): the lottery intake (loadtests/intake.py) -------------------------------------------
+
+INTAKE_ENDPOINT_ORDER = [
+    "login form",
+    "login POST",
+    "lottery index",
+    "round room",
+    "apply GET",
+    "apply POST",
+    "my entries",
+    "withdraw POST",
+    "rank POST",
+]
+INTAKE_PHASES = ("opening", "last_hour", "after_close")
+
+
+def build_intake(
+    *,
+    profile: str,
+    began: float,
+    t0: float,
+    close: float,
+    samples: Sequence[Sample],
+    answers: Sequence[Any],
+    checks: Sequence[CheckResult],
+    extra: dict[str, Any],
+) -> dict[str, Any]:
+    """The intake run's JSON (the Markdown page is rendered from it). No ceiling phases."""
+    endpoints = []
+    for phase in ("login", *INTAKE_PHASES):
+        group = [s for s in samples if s.phase == phase]
+        by = _by_name(group)
+        for name in sorted(by, key=lambda n: (INTAKE_ENDPOINT_ORDER.index(n) if n in INTAKE_ENDPOINT_ORDER else 99, n)):
+            endpoints.append({"phase": phase, **endpoint_stats(name, by[name])})
+    errors = Counter(s.error for s in samples if s.error)
+    work = [s for s in samples if s.phase != "login"]
+    end = close + 5.0
+    series = _timeseries(work, t0, end)
+    kinds = Counter(f"{a.phase}:{a.method}:{a.kind}" for a in answers)
+    codes = Counter(f"{a.phase}:{a.kind}:{a.code}:{a.code_source}" for a in answers if a.kind != "success")
+    applies = [a for a in answers if a.method == "apply"]
+    after = [a for a in applies if a.sent >= close]
+    data: dict[str, Any] = {
+        "meta": {
+            "scenario": "intake",
+            "profile": profile,
+            "waiting_room": False,
+            "started_utc": dt.datetime.fromtimestamp(began, dt.UTC).isoformat(timespec="seconds"),
+            "finished_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "duration_s": round(dt.datetime.now(dt.UTC).timestamp() - began, 1),
+        },
+        **extra,
+        "endpoints": endpoints,
+        "errors": {
+            "by_kind": {k: errors.get(k, 0) for k in ERROR_KINDS},
+            "by_endpoint": {
+                name: dict(Counter(s.error for s in group if s.error))
+                for name, group in _by_name(samples).items()
+                if any(s.error for s in group)
+            },
+            "samples": [
+                {"name": s.name, "status": s.status, "error": s.error, "t_rel_t0_s": round(s.start - t0, 2)}
+                for s in samples
+                if s.error
+            ][:20],
+        },
+        "intake": {
+            **endpoint_stats("intake (all requests)", work, (t0, max(end, t0 + 1))),
+            "peak_rps_1s": max((b["requests"] for b in series), default=0),
+            "timeseries": series,
+            "applies_ok": {p: sum(1 for a in applies if a.phase == p and a.kind == "success") for p in INTAKE_PHASES},
+            "after_close_attempts": len(after),
+            "after_close_refused": sum(1 for a in after if a.kind != "success" and a.code == "intake_closed"),
+            "after_close_errors": sum(1 for a in after if a.kind == "error"),
+            "after_close_other": sum(
+                1 for a in after if a.kind not in ("error", "success") and a.code != "intake_closed"
+            ),
+            "early_refused_not_open": sum(1 for a in applies if a.t < t0 and a.code == "intake_not_open"),
+        },
+        "answers_summary": {
+            "by_phase_method_kind": dict(sorted(kinds.items())),
+            "refusals": dict(sorted(codes.items())),
+        },
+        "checks": [c.to_dict() for c in checks],
+        "answers": [asdict(a) for a in answers],
+    }
+    data["meta"]["exit_reasons"] = intake_exit_reasons(data)
+    return data
+
+
+def intake_exit_reasons(data: dict[str, Any]) -> list[str]:
+    """Why an intake run must fail: correctness, 5xx/timeouts/unexpected statuses, a broken harness."""
+    reasons = [f"check ({c['key']}) failed: {c['title']}" for c in data["checks"] if not c["passed"]]
+    errors = data["errors"]["by_kind"]
+    reasons += [f"{errors[k]} {k} answers" for k in ERROR_KINDS if errors.get(k)]
+    if data["logins"]["failed"]:
+        reasons.append(f"{data['logins']['failed']} logins failed")
+    ok = data["intake"]["applies_ok"]
+    if not ok.get("opening"):
+        reasons.append("no entry succeeded at the opening (harness or server broken)")
+    if not ok.get("last_hour"):
+        reasons.append("no entry succeeded in the last hour (harness or server broken)")
+    if not data["intake"]["after_close_attempts"]:
+        reasons.append("no attempt after the close was made")
+    elif data["intake"]["after_close_other"]:
+        reasons.append(f"{data['intake']['after_close_other']} attempts after the close refused with another code")
+    return reasons
+
+
+def render_intake_markdown(data: dict[str, Any]) -> str:
+    meta, run, logins, intake = data["meta"], data["run"], data["logins"], data["intake"]
+    entries = data["entries"]
+    lines = [
+        f"# Lottery intake benchmark — profile `{meta['profile']}`",
+        "",
+        f"{meta['started_utc']} UTC, {meta['duration_s']:.0f} s; git `{data['git']['commit'][:12]}` when the servers started"
+        f"{' + uncommitted changes' if data['git']['dirty'] else ''}; {data['machine']['nproc']} cores, load average "
+        f"{data['machine']['loadavg_before'][0]:.2f} before → {data['machine']['loadavg_after'][0]:.2f} after; "
+        f"exit code **{meta['exit_code']}**"
+        + (f" ({'; '.join(meta['exit_reasons'])})" if meta["exit_reasons"] else ""),
+        "",
+        "## The run",
+        "",
+        f"- Use month **{run['month'][:7]}**: {len(run['rounds'])} rounds (one per facility group), "
+        f"{run['lottery_rooms']} lottery rooms; intake opens at T0 = {run['t0_local']} and closes at "
+        f"T_close = {run['close_local']} (T0 + {run['opening_s']:.0f} s opening + {run['last_phase_s']:.0f} s compressed "
+        f"last hour), on the server's clock"
+        + (f"; T0 postponed {run['t0_postponed_s']:.0f} s (logins)" if run["t0_postponed_s"] else ""),
+        f"- Opening crowd {run['opening_users']:,} ({run['early_users']} on the form before T0), arrival T0 + U(0, 10 s), "
+        f"1–5 entries each from {run['hot_slots']} hot lottery slots (Zipf s = 1.1), cap 10 per round; "
+        f"{run['withdrawers']} withdraw one, {run['rank_changers']} move one to first preference",
+        f"- Last-hour crowd {run['last_hour_users']:,}, steady through the last {run['last_phase_s']:.0f} s, 1–3 entries "
+        f"each; {run['after_close_users']} try again within {run['after_close_s']:.0f} s after the close",
+        f"- Logins: {logins['ok']:,} ok, {logins['failed']} failed, {logins['rate_per_s']:.0f}/s, last one "
+        f"{logins['done_rel_t0_s']:+.1f} s from T0",
+        f"- Requests: {intake['requests']:,} from T0 to T_close + 5 s, {intake['rps']:.1f} req/s on average, "
+        f"peak {intake['peak_rps_1s']:,} req/s (1 s buckets)",
+        f"- Entries accepted: opening {intake['applies_ok']['opening']:,}, last hour {intake['applies_ok']['last_hour']:,}, "
+        f"after the close {intake['applies_ok']['after_close']:,}; in the database {entries['total']:,} "
+        f"({entries['active']:,} active, {entries['withdrawn']:,} withdrawn) by {entries['applicants']:,} applicants",
+        f"- After the close: {intake['after_close_attempts']} attempts, {intake['after_close_refused']} refused "
+        f"`intake_closed`, {intake['after_close_errors']} errors (an accepted one would fail check i4); before T0: {intake['early_refused_not_open']} answers `intake_not_open`",
+        f"- Round states after the run: {', '.join(f'{k}: {v}' for k, v in run['round_states_after'].items())}",
+        "- Ceiling phases: not run for this scenario (the rush's `make bench-rush` measures them)",
+        "",
+        "## Endpoints",
+        "",
+        "Response times in ms, from the raw times (nearest rank); req/s over each endpoint's own active span.",
+        "",
+        *_table(
+            ["phase", "endpoint", "requests", "req/s", "p50", "p95", "p99", "max", "failures", "statuses"],
+            [
+                [
+                    e["phase"],
+                    e["name"],
+                    e["requests"],
+                    e["rps"],
+                    e["p50_ms"],
+                    e["p95_ms"],
+                    e["p99_ms"],
+                    e["max_ms"],
+                    e["failures"],
+                    _statuses(e["statuses"]),
+                ]
+                for e in data["endpoints"]
+            ],
+        ),
+        "",
+        "## Errors by kind",
+        "",
+        *_table(["kind", "count"], data["errors"]["by_kind"].items()),
+        "",
+    ]
+    if data["errors"]["samples"]:
+        lines += ["First errors:", ""] + [f"- `{s}`" for s in data["errors"]["samples"][:5]] + [""]
+    lines += [
+        "## Answers",
+        "",
+        *_table(["phase:method:kind", "count"], data["answers_summary"]["by_phase_method_kind"].items()),
+        "",
+        "Refusals by code and where it came from (the lottery pages carry no X-Refusal header: body = the page's "
+        "message, status = the status code alone):",
+        "",
+        *_table(["phase:kind:code:source", "count"], data["answers_summary"]["refusals"].items()),
+        "",
+        "## Correctness checks (SQL on the run database)",
+        "",
+        *_table(
+            ["check", "result", "checked", "violations"],
+            [
+                [f"({c['key']}) {c['title']}", _verdict(c["passed"]), c["checked"], c["violations"]]
+                for c in data["checks"]
+            ],
+        ),
+        "",
+    ]
+    for c in data["checks"]:
+        if c["samples"]:
+            lines += [f"Violations of ({c['key']}), first {len(c['samples'])}:", ""]
+            lines += [f"- `{json.dumps(s, ensure_ascii=False)}`" for s in c["samples"]] + [""]
+    cpu = data["server_cpu"]
+    lines += [
+        "## Servers",
+        "",
+        *[f"- {name}: `{cmd}`" for name, cmd in data["servers"]["commands"].items()],
+        f"- ready after {data['servers']['startup_s']} s; PostgreSQL {data['machine']['postgres']}; template "
+        f"`{data['template']['name']}` ({_template_line(data['template'])})",
+        f"- server logs: {data['server_log']['tracebacks']} tracebacks, {data['server_log']['error_lines']} error lines",
+        f"- web server CPU {_fmt(cpu['cpu_s'])} s for {cpu['requests']:,} requests "
+        f"({_fmt(cpu['cpu_ms_per_request'])} ms each); idle {data['drain']['after_intake_s']:.0f} s after the intake",
+        f"- load generator CPU (% of one core) max/mean: {_fmt(data['load_generator_cpu']['max'])}/"
+        f"{_fmt(data['load_generator_cpu']['mean'])}",
+    ]
+    lines += [f"  - `{s[:600]}`" for s in data["server_log"]["samples"]]
+    lines.append("")
+    return "\n".join(lines)
