@@ -69,7 +69,7 @@ from loadtests.intake_plan import (
     refusal_text,
     setup_rounds,
 )
-from loadtests.rush import CSRF_RE, CpuMeter, Sample, Session, _Client, _exception, _form_fields
+from loadtests.rush import CSRF_RE, CpuMeter, Sample, Session, _Client, _exception
 
 # What each request may answer without it being an error (the login names are rush.py's).
 rush.EXPECTED.update(
@@ -215,40 +215,6 @@ class IntakeResident(_Client, FastHttpUser):
         finally:
             self.done = True
             self.plan.finished += 1
-
-    def _login(self) -> bool:
-        assert self.a is not None
-        plan = self.plan
-        if not plan.login_first:
-            plan.login_first = time.time()
-        form = self.send("GET", "/accounts/login/", "login form", "login")
-        token, _ = _form_fields(form.text or "") if form.status_code == 200 else ("", "")
-        resp = None
-        ok = False
-        if token:
-            data = {
-                "csrfmiddlewaretoken": token,
-                "username": self.a.user_number,
-                "password": self.a.password,
-                "next": "",
-            }
-            resp = self.send("POST", "/accounts/login/", "login POST", "login", data)
-            location = str(resp.headers.get("Location", "")) if resp.headers is not None else ""
-            ok = resp.status_code == 302 and "/accounts/login/" not in location
-        plan.login_last = time.time()
-        if ok:
-            plan.logins_ok += 1
-            plan.sessions.append(Session(self.a.resident_id, self.a.user_number, list(self.client.cookiejar)))
-        else:
-            plan.login_failures.append(
-                {
-                    "user_number": self.a.user_number,
-                    "form_status": form.status_code,
-                    "post_status": resp.status_code if resp is not None else None,
-                    "error": str(_exception(resp or form) or ""),
-                }
-            )
-        return ok
 
     def _answer(self, slot: LotterySlot, method: str, kind: str, resp: Any, sent: float, **extra: Any) -> None:
         assert self.a is not None

@@ -368,6 +368,43 @@ class _Client:
                 self._on_admitted(time.time() - queued_since)
             return resp
 
+    def _login(self) -> bool:
+        """Log in through the real login form (GET for its CSRF token, then POST), recording the
+        outcome on the plan; before T0, so the crowd is logged in when the opening comes."""
+        assert self.a is not None
+        started = time.time()
+        if not self.plan.login_first:
+            self.plan.login_first = started
+        form = self.send("GET", "/accounts/login/", "login form", "login")
+        token, _ = _form_fields(form.text or "") if form.status_code == 200 else ("", "")
+        ok = False
+        resp = None
+        if token:
+            resp = self.send(
+                "POST",
+                "/accounts/login/",
+                "login POST",
+                "login",
+                {"csrfmiddlewaretoken": token, "username": self.a.user_number, "password": self.a.password, "next": ""},
+            )
+            location = str(resp.headers.get("Location", "")) if resp.headers is not None else ""
+            ok = resp.status_code == 302 and "/accounts/login/" not in location
+        self.plan.login_last = time.time()
+        if ok:
+            self.plan.logins_ok += 1
+            cookies = list(self.client.cookiejar)
+            self.plan.sessions.append(Session(self.a.resident_id, self.a.user_number, cookies))
+        else:
+            self.plan.login_failures.append(
+                {
+                    "user_number": self.a.user_number,
+                    "form_status": form.status_code,
+                    "post_status": resp.status_code if resp is not None else None,
+                    "error": str(_exception(resp or form) or ""),
+                }
+            )
+        return ok
+
 
 def is_queued(resp: Any) -> bool:
     """The waiting room answered instead of the page (any status; the page itself says 200)."""
@@ -471,41 +508,6 @@ class RushResident(_Client, FastHttpUser):
         finally:
             self.done = True
             self.plan.finished += 1
-
-    def _login(self) -> bool:
-        assert self.a is not None
-        started = time.time()
-        if not self.plan.login_first:
-            self.plan.login_first = started
-        form = self.send("GET", "/accounts/login/", "login form", "login")
-        token, _ = _form_fields(form.text or "") if form.status_code == 200 else ("", "")
-        ok = False
-        resp = None
-        if token:
-            resp = self.send(
-                "POST",
-                "/accounts/login/",
-                "login POST",
-                "login",
-                {"csrfmiddlewaretoken": token, "username": self.a.user_number, "password": self.a.password, "next": ""},
-            )
-            location = str(resp.headers.get("Location", "")) if resp.headers is not None else ""
-            ok = resp.status_code == 302 and "/accounts/login/" not in location
-        self.plan.login_last = time.time()
-        if ok:
-            self.plan.logins_ok += 1
-            cookies = list(self.client.cookiejar)
-            self.plan.sessions.append(Session(self.a.resident_id, self.a.user_number, cookies))
-        else:
-            self.plan.login_failures.append(
-                {
-                    "user_number": self.a.user_number,
-                    "form_status": form.status_code,
-                    "post_status": resp.status_code if resp is not None else None,
-                    "error": str(_exception(resp or form) or ""),
-                }
-            )
-        return ok
 
     def _pick(self) -> int | None:
         return self.plan.picker.pick(self.rng, self.seen)
