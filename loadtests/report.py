@@ -367,32 +367,8 @@ def render_markdown(data: dict[str, Any], *, other: dict[str, Any] | None = None
         "",
         "Response times in ms, from the raw times (nearest rank). Rush rows: over each endpoint's own active span.",
         "",
-        *_table(
-            ["phase", "endpoint", "requests", "req/s", "p50", "p95", "p99", "max", "failures", "statuses"],
-            [
-                [
-                    e["phase"],
-                    e["name"],
-                    e["requests"],
-                    e["rps"],
-                    e["p50_ms"],
-                    e["p95_ms"],
-                    e["p99_ms"],
-                    e["max_ms"],
-                    e["failures"],
-                    _statuses(e["statuses"]),
-                ]
-                for e in data["endpoints"]
-            ],
-        ),
-        "",
-        "## Errors by kind",
-        "",
-        *_table(["kind", "count"], data["errors"]["by_kind"].items()),
-        "",
+        *_endpoints_and_errors(data),
     ]
-    if data["errors"]["samples"]:
-        lines += ["First errors:", ""] + [f"- `{s}`" for s in data["errors"]["samples"][:5]] + [""]
     refusals = data["answers_summary"]["refusals"]
     lines += [
         "## Answers",
@@ -481,6 +457,38 @@ def _template_line(template: dict[str, Any]) -> str:
     if template["rebuilt"]:
         return f"rebuilt ({template.get('reason', '')}) in {template.get('seconds')} s"
     return "reused"
+
+
+def _endpoints_and_errors(data: dict[str, Any]) -> list[str]:
+    """The endpoint table and the errors by kind, shared by the rush and intake reports."""
+    lines = [
+        *_table(
+            ["phase", "endpoint", "requests", "req/s", "p50", "p95", "p99", "max", "failures", "statuses"],
+            [
+                [
+                    e["phase"],
+                    e["name"],
+                    e["requests"],
+                    e["rps"],
+                    e["p50_ms"],
+                    e["p95_ms"],
+                    e["p99_ms"],
+                    e["max_ms"],
+                    e["failures"],
+                    _statuses(e["statuses"]),
+                ]
+                for e in data["endpoints"]
+            ],
+        ),
+        "",
+        "## Errors by kind",
+        "",
+        *_table(["kind", "count"], data["errors"]["by_kind"].items()),
+        "",
+    ]
+    if data["errors"]["samples"]:
+        lines += ["First errors:", ""] + [f"- `{s}`" for s in data["errors"]["samples"][:5]] + [""]
+    return lines
 
 
 def _statuses(statuses: dict[str, int]) -> str:
@@ -700,32 +708,8 @@ def render_intake_markdown(data: dict[str, Any]) -> str:
         "",
         "Response times in ms, from the raw times (nearest rank); req/s over each endpoint's own active span.",
         "",
-        *_table(
-            ["phase", "endpoint", "requests", "req/s", "p50", "p95", "p99", "max", "failures", "statuses"],
-            [
-                [
-                    e["phase"],
-                    e["name"],
-                    e["requests"],
-                    e["rps"],
-                    e["p50_ms"],
-                    e["p95_ms"],
-                    e["p99_ms"],
-                    e["max_ms"],
-                    e["failures"],
-                    _statuses(e["statuses"]),
-                ]
-                for e in data["endpoints"]
-            ],
-        ),
-        "",
-        "## Errors by kind",
-        "",
-        *_table(["kind", "count"], data["errors"]["by_kind"].items()),
-        "",
+        *_endpoints_and_errors(data),
     ]
-    if data["errors"]["samples"]:
-        lines += ["First errors:", ""] + [f"- `{s}`" for s in data["errors"]["samples"][:5]] + [""]
     lines += [
         "## Answers",
         "",

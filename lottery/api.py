@@ -16,8 +16,8 @@ from ninja.responses import Status
 from ninja.security import django_auth
 from pydantic import Field
 
-from reservations.errors import BookingError, NotFound
-from reservations.models import Channel, Group, Resident
+from reservations.api import request_resident, requested_group
+from reservations.models import Channel
 from reservations.schemas import ErrorOut, LocalDateTime
 
 from . import selectors, services
@@ -141,13 +141,6 @@ class VerifyOut(Schema):
     recomputed_digest: str
 
 
-def _resident(request: HttpRequest) -> Resident:
-    try:
-        return request.user.resident  # type: ignore[union-attr]
-    except ObjectDoesNotExist:
-        raise BookingError("not_a_resident", status=403) from None
-
-
 def _round(round_id: int) -> LotteryRound:
     found = selectors.round_get(round_id)
     if found is None:
@@ -216,7 +209,7 @@ def round_verify(request: HttpRequest, round_id: int) -> Any:
 )
 def my_entries(request: HttpRequest) -> Any:
     """Your entries and your represented groups', with outcomes once drawn."""
-    return list(selectors.resident_entries(_resident(request)))
+    return list(selectors.resident_entries(request_resident(request)))
 
 
 @router.post(
@@ -226,12 +219,8 @@ def my_entry_create(request: HttpRequest, payload: EntryIn) -> Status[LotteryEnt
     """Apply through the web channel. Refusals: 409 entry_cap, duplicate_entry, same_person,
     intake_not_open, intake_closed, not_in_lottery, slot_unavailable; 403 not_eligible_ward(_groups),
     not_active, not_group_member; 404 unknown_room, no_round; 400 bad_span, unknown_band."""
-    resident = _resident(request)
-    group = None
-    if payload.group_id is not None:
-        group = Group.objects.filter(pk=payload.group_id).first()
-        if group is None:
-            raise NotFound("unknown_group")
+    resident = request_resident(request)
+    group = requested_group(payload.group_id)
     entry = services.entry_apply(
         resident=resident,
         group=group,
@@ -256,7 +245,7 @@ def my_entry_change(request: HttpRequest, entry_id: int, payload: EntryChangeIn)
     """Change the preference rank and/or the slot until intake closes."""
     return services.entry_change(
         entry_id=entry_id,
-        resident=_resident(request),
+        resident=request_resident(request),
         now=timezone.now(),
         rank=payload.rank,
         room_id=payload.room_id,
@@ -275,7 +264,7 @@ def my_entry_change(request: HttpRequest, entry_id: int, payload: EntryChangeIn)
 def my_entry_withdraw(request: HttpRequest, entry_id: int) -> Any:
     """Withdraw an entry until intake closes."""
     return services.entry_withdraw(
-        entry_id=entry_id, resident=_resident(request), channel=Channel.WEB, now=timezone.now()
+        entry_id=entry_id, resident=request_resident(request), channel=Channel.WEB, now=timezone.now()
     )
 
 
@@ -288,7 +277,7 @@ def my_entry_withdraw(request: HttpRequest, entry_id: int) -> Any:
 )
 def my_outcome_confirm(request: HttpRequest, outcome_id: int) -> Any:
     """Confirm a win (or a runner-up offer) before its deadline: it becomes a provisional booking."""
-    return services.win_confirm(outcome_id=outcome_id, resident=_resident(request), now=timezone.now())
+    return services.win_confirm(outcome_id=outcome_id, resident=request_resident(request), now=timezone.now())
 
 
 @router.post(
@@ -302,7 +291,7 @@ def my_outcome_decline(request: HttpRequest, outcome_id: int) -> Any:
     """Decline a win: the slot goes to the next runner-up."""
     return services.win_decline(
         outcome_id=outcome_id,
-        resident=_resident(request),
+        resident=request_resident(request),
         now=timezone.now(),
         declined_by=request.user,  # type: ignore[arg-type]
         channel=Channel.WEB,

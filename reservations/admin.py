@@ -18,6 +18,7 @@ services, and reservations are cancelled (an action), never edited or deleted.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django import forms
@@ -470,6 +471,31 @@ class ReservationAdmin(JapaneseLabelsMixin, admin.ModelAdmin):
 # --- residents and groups: read-only, activated by actions -------------------------------------------
 
 
+def _activate_each(
+    model_admin: admin.ModelAdmin,
+    request: HttpRequest,
+    ids: Iterable[int],
+    activate_one: Callable[[int], object],
+    *,
+    done: Callable[[int], str],
+    skipped: Callable[[int], str],
+) -> None:
+    """Run an activation service for each selected record; those it refuses (not pending) are
+    counted and reported, not failed."""
+    activated = refused = 0
+    for pk in ids:
+        try:
+            activate_one(pk)
+        except BookingError:
+            refused += 1
+        else:
+            activated += 1
+    if activated:
+        model_admin.message_user(request, done(activated) % {"n": activated}, messages.SUCCESS)
+    if refused:
+        model_admin.message_user(request, skipped(refused) % {"n": refused}, messages.WARNING)
+
+
 class ReadOnlyAdmin(admin.ModelAdmin):
     """Personal data is shown, never edited here: it changes only through services."""
 
@@ -501,31 +527,16 @@ class ResidentAdmin(ReadOnlyAdmin):
 
     @admin.action(description=_("本人確認済みとして本登録"), permissions=["activate"])
     def activate(self, request: HttpRequest, queryset: QuerySet[Resident]) -> None:
-        activated, skipped = 0, 0
-        for resident_id in queryset.order_by("pk").values_list("pk", flat=True):
-            try:
-                services.resident_activate(resident_id=resident_id, staff_user=_staff(request), now=timezone.now())
-            except BookingError:
-                skipped += 1
-            else:
-                activated += 1
-        if activated:
-            self.message_user(
-                request,
-                ngettext("%(n)d人を本登録しました。", "%(n)d人を本登録しました。", activated) % {"n": activated},
-                messages.SUCCESS,
-            )
-        if skipped:
-            self.message_user(
-                request,
-                ngettext(
-                    "%(n)d人は仮登録ではないため、対象外としました。",
-                    "%(n)d人は仮登録ではないため、対象外としました。",
-                    skipped,
-                )
-                % {"n": skipped},
-                messages.WARNING,
-            )
+        _activate_each(
+            self,
+            request,
+            queryset.order_by("pk").values_list("pk", flat=True),
+            lambda pk: services.resident_activate(resident_id=pk, staff_user=_staff(request), now=timezone.now()),
+            done=lambda n: ngettext("%(n)d人を本登録しました。", "%(n)d人を本登録しました。", n),
+            skipped=lambda n: ngettext(
+                "%(n)d人は仮登録ではないため、対象外としました。", "%(n)d人は仮登録ではないため、対象外としました。", n
+            ),
+        )
 
 
 @admin.register(Group)
@@ -542,31 +553,18 @@ class GroupAdmin(ReadOnlyAdmin):
 
     @admin.action(description=_("構成員名簿を確認済みとして本登録"), permissions=["activate"])
     def activate(self, request: HttpRequest, queryset: QuerySet[Group]) -> None:
-        activated, skipped = 0, 0
-        for group_id in queryset.order_by("pk").values_list("pk", flat=True):
-            try:
-                services.group_activate(group_id=group_id, now=timezone.now())
-            except BookingError:
-                skipped += 1
-            else:
-                activated += 1
-        if activated:
-            self.message_user(
-                request,
-                ngettext("%(n)d団体を本登録しました。", "%(n)d団体を本登録しました。", activated) % {"n": activated},
-                messages.SUCCESS,
-            )
-        if skipped:
-            self.message_user(
-                request,
-                ngettext(
-                    "%(n)d団体は仮登録ではないため、対象外としました。",
-                    "%(n)d団体は仮登録ではないため、対象外としました。",
-                    skipped,
-                )
-                % {"n": skipped},
-                messages.WARNING,
-            )
+        _activate_each(
+            self,
+            request,
+            queryset.order_by("pk").values_list("pk", flat=True),
+            lambda pk: services.group_activate(group_id=pk, now=timezone.now()),
+            done=lambda n: ngettext("%(n)d団体を本登録しました。", "%(n)d団体を本登録しました。", n),
+            skipped=lambda n: ngettext(
+                "%(n)d団体は仮登録ではないため、対象外としました。",
+                "%(n)d団体は仮登録ではないため、対象外としました。",
+                n,
+            ),
+        )
 
 
 # --- login accounts --------------------------------------------------------------------------------

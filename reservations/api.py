@@ -49,12 +49,24 @@ def _facility(facility_id: int) -> Facility:
     return facility
 
 
-def _resident(request: HttpRequest) -> Resident:
-    """The logged-in resident; staff logins without a resident record are refused."""
+def request_resident(request: HttpRequest) -> Resident:
+    """The logged-in resident; staff logins without a resident record are refused. (Shared by the
+    other apps' API routers.)"""
     try:
         return request.user.resident  # type: ignore[union-attr]
     except ObjectDoesNotExist:
         raise BookingError("not_a_resident", status=403) from None
+
+
+def requested_group(group_id: int | None) -> Group | None:
+    """The group a request names to act for, if any; an unknown id is a 404 (membership is the
+    services' to check)."""
+    if group_id is None:
+        return None
+    group = Group.objects.filter(pk=group_id).first()
+    if group is None:
+        raise NotFound("unknown_group")
+    return group
 
 
 # --- facilities (public) -------------------------------------------------------------------------
@@ -136,7 +148,9 @@ def facility_availability(
 )
 def my_booking_list(request: HttpRequest, include_past: bool = False) -> Any:
     """Your bookings and those of the groups you represent, from today on (or all with include_past)."""
-    return selectors.resident_reservations(_resident(request), include_past=include_past, today=timezone.localdate())
+    return selectors.resident_reservations(
+        request_resident(request), include_past=include_past, today=timezone.localdate()
+    )
 
 
 @router.post(
@@ -152,12 +166,8 @@ def my_booking_create(request: HttpRequest, payload: BookingIn) -> Status[Reserv
     Refusals: 409 slot_taken, not_yet_open, closed_for_booking, facility_closed, quota, group_quota;
     400 bad_span, past, unknown_band, over_capacity, purpose_not_allowed, unknown_equipment, invalid;
     403 not_active, not_group_member, group_not_active; 404 unknown_room, unknown_group."""
-    resident = _resident(request)
-    group = None
-    if payload.group_id is not None:
-        group = Group.objects.filter(pk=payload.group_id).first()
-        if group is None:
-            raise NotFound("unknown_group")
+    resident = request_resident(request)
+    group = requested_group(payload.group_id)
     reservation = services.reservation_create(
         resident=resident,
         room_id=payload.room_id,
@@ -188,7 +198,7 @@ def my_booking_cancel(request: HttpRequest, booking_id: int) -> Reservation:
     Refusals: 404 unknown_reservation (also for someone else's booking), 409 already_ended, not_cancellable."""
     return services.reservation_cancel(
         reservation_id=booking_id,
-        resident=_resident(request),
+        resident=request_resident(request),
         cancelled_by=request.user,  # type: ignore[arg-type]
         channel=Channel.WEB,
         now=timezone.now(),
