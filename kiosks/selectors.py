@@ -8,6 +8,7 @@ from django.contrib.auth.hashers import check_password, make_password
 from django.db.models import Sum
 
 from reservations.models import ACTIVE_STATES, Facility, Reservation, Resident, ResidentStatus
+from reservations.staff import StaffScope
 
 from .models import Kiosk, KioskAccess
 from .services import key_hash
@@ -52,11 +53,15 @@ def access_count(*, kiosk: Kiosk, first: dt.date, last: dt.date) -> int:
     return int(total or 0)
 
 
-def resident_search(query: str, limit: int = 50) -> list[Resident]:
-    """Residents whose user number is `query`, or whose name contains it (staff terminal)."""
-    found = Resident.objects.select_related("user").order_by("full_name")
+def resident_search(scope: StaffScope, query: str, limit: int = 50) -> list[Resident]:
+    """Residents for the staff terminal's search box.
+
+    A whole user number (the resident's card, shown at the counter) finds that resident at any
+    counter; a name finds only residents within the account's scope (registered at one of its
+    counters, or booked at one of its facilities)."""
     if query.isdigit():
-        return list(found.filter(user__user_number=query)[:limit])
+        return list(Resident.objects.select_related("user").filter(user__user_number=query)[:1])
+    found = scope.residents().select_related("user").order_by("full_name")
     return list(found.filter(full_name__icontains=query)[:limit])
 
 

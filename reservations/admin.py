@@ -46,6 +46,7 @@ from .models import (
     Resident,
     Room,
     RoomEquipment,
+    StaffProfile,
     Tariff,
     TimeBand,
     User,
@@ -584,9 +585,25 @@ class AccountCreationForm(AdminUserCreationForm):
         field_classes: dict[str, Any] = {}
 
 
+class StaffProfileInline(admin.StackedInline):
+    """A staff account's role on the staff terminal and the facilities / departments it works for."""
+
+    model = StaffProfile
+    can_delete = True
+    extra = 0
+    max_num = 1
+    filter_horizontal = ("facilities", "departments")
+
+
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
+    inlines = [StaffProfileInline]
     form = AccountChangeForm
+
+    def get_inline_instances(self, request: HttpRequest, obj: User | None = None) -> list[Any]:
+        # The role is set once the account exists (the add form stays the short one).
+        return super().get_inline_instances(request, obj) if obj is not None else []
+
     add_form = AccountCreationForm
     list_display = ("user_number", "email", "is_staff", "is_active", "last_login")
     list_filter = ("is_staff", "is_superuser", "is_active", "groups")

@@ -289,6 +289,34 @@ class User(AbstractBaseUser, PermissionsMixin):
         return self.user_number
 
 
+class StaffRole(models.TextChoices):
+    """What a staff account may do (DOMAIN.md: least privilege, scoped by facility and department)."""
+
+    COUNTER = "counter", _("窓口職員")
+    FACILITY_MANAGER = "facility_manager", _("施設管理者")
+    DEPARTMENT_ADMIN = "department_admin", _("所管課管理者")
+    SYSTEM_ADMIN = "system_admin", _("システム管理者")
+    AUDITOR = "auditor", _("監査担当（閲覧のみ）")
+
+
+class StaffProfile(models.Model):
+    """A staff account's role and scope. Counter staff and facility managers work for the facilities
+    listed; department admins for every facility of their departments; system admins and auditors
+    for all (auditors read only). A staff login without a profile may do nothing on the terminal."""
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="staff_profile")
+    role = models.CharField(_("役割"), max_length=20, choices=StaffRole.choices)
+    facilities = models.ManyToManyField(Facility, blank=True, related_name="+", verbose_name=_("担当施設"))
+    departments = models.ManyToManyField(Department, blank=True, related_name="+", verbose_name=_("担当所管課"))
+
+    class Meta:
+        verbose_name = _("職員の役割")
+        verbose_name_plural = _("職員の役割")
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.get_role_display()})"
+
+
 class ResidentStatus(models.TextChoices):
     PENDING = "pending", _("仮登録（窓口で本人確認待ち）")
     ACTIVE = "active", _("有効")
@@ -307,6 +335,10 @@ class Resident(models.Model):
     status = models.CharField(_("状態"), max_length=10, choices=ResidentStatus.choices, default=ResidentStatus.PENDING)
     registered_channel = models.CharField(_("登録経路"), max_length=10, choices=Channel.choices)
     registered_at = models.DateTimeField(_("登録日時"), default=timezone.now)
+    # The counter that registered or activated the resident, if any (what staff scoping looks at).
+    registered_facility = models.ForeignKey(
+        Facility, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("登録窓口の施設")
+    )
     activated_at = models.DateTimeField(_("本登録日時"), null=True, blank=True)
     activated_by = models.ForeignKey(
         User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("本登録した職員")

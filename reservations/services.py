@@ -329,13 +329,15 @@ def reservation_check_in(*, reference: str, facility_id: int, channel: str, now:
     return reservation
 
 
-def reservation_mark_no_show(*, reservation_id: int, now: dt.datetime) -> bool:
-    """Staff record that nobody came (不来館) for a booking of today or earlier that was not
-    checked in. A conditional UPDATE; False when the booking does not qualify or is already marked."""
+def reservation_mark_no_show(*, reservation_id: int, facility_id: int, now: dt.datetime) -> bool:
+    """Staff record that nobody came (不来館) for a booking at `facility_id` of today or earlier that
+    was not checked in. A conditional UPDATE; False when the booking does not qualify, belongs to
+    another facility or is already marked."""
     today = now.astimezone(domain.TOKYO).date()
     return bool(
         Reservation.objects.filter(
             pk=reservation_id,
+            room__facility_id=facility_id,
             state__in=ACTIVE_STATES,
             date__lte=today,
             checked_in_at__isnull=True,

@@ -20,6 +20,8 @@ from reservations.models import (
     ResidentStatus,
     Room,
     RoomEquipment,
+    StaffProfile,
+    StaffRole,
     Tariff,
     TimeBand,
     User,
@@ -112,6 +114,15 @@ class UserFactory(factory.django.DjangoModelFactory):
 class StaffFactory(UserFactory):
     user_number = factory.Sequence(lambda n: f"S{n:05d}")
     is_staff = True
+
+
+def make_staff(role: str = StaffRole.COUNTER, *, facilities=(), departments=(), **fields) -> User:
+    """A staff login with a role on the staff terminal, scoped to `facilities` / `departments`."""
+    user = StaffFactory(**fields)
+    profile = StaffProfile.objects.create(user=user, role=role)
+    profile.facilities.set(facilities)
+    profile.departments.set(departments)
+    return user
 
 
 class ResidentFactory(factory.django.DjangoModelFactory):

@@ -41,7 +41,9 @@ def test_check_in_records_the_first_arrival_only(booking):
         reference=booking.reference, facility_id=facility_id, channel=Channel.COUNTER, now=later
     )
     assert first.checked_in_at == again.checked_in_at == NOW and again.checked_in_channel == Channel.KIOSK
-    assert not reservation_mark_no_show(reservation_id=booking.pk, now=later)  # they came
+    assert not reservation_mark_no_show(
+        reservation_id=booking.pk, facility_id=booking.room.facility_id, now=later
+    )  # they came
 
 
 def test_check_in_refuses_another_day_another_facility_and_cancelled_bookings(booking):
@@ -63,8 +65,12 @@ def test_check_in_refuses_another_day_another_facility_and_cancelled_bookings(bo
 
 
 def test_no_show_is_recorded_once_and_not_for_future_bookings(booking):
-    assert not reservation_mark_no_show(reservation_id=booking.pk, now=NOW - dt.timedelta(days=1))
-    assert reservation_mark_no_show(reservation_id=booking.pk, now=NOW)
-    assert not reservation_mark_no_show(reservation_id=booking.pk, now=NOW)
+    facility_id = booking.room.facility_id
+    assert not reservation_mark_no_show(
+        reservation_id=booking.pk, facility_id=facility_id, now=NOW - dt.timedelta(days=1)
+    )
+    assert not reservation_mark_no_show(reservation_id=booking.pk, facility_id=FacilityFactory().pk, now=NOW)
+    assert reservation_mark_no_show(reservation_id=booking.pk, facility_id=booking.room.facility_id, now=NOW)
+    assert not reservation_mark_no_show(reservation_id=booking.pk, facility_id=booking.room.facility_id, now=NOW)
     booking.refresh_from_db()
     assert booking.no_show_at == NOW
