@@ -8,7 +8,7 @@ STRIPE_PORT ?= 12111
 SEED ?= 42
 RESIDENTS ?= 3000
 
-.PHONY: run test test-pg test-smoke lint venv demo messages clean fonts
+.PHONY: run test test-pg test-smoke test-e2e lint venv demo messages clean fonts browser screenshots
 
 $(STAMP): requirements.lock requirements-dev.lock
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) is missing: apt-get install python3 python3-venv (Debian 12 ships 3.11)"; exit 1; }
@@ -28,6 +28,17 @@ fonts:
 	  else sudo apt-get install -y -q fonts-ipaexfont-gothic; fi; }
 	@test -f $(PDF_FONT) && echo "PDF font: $(PDF_FONT)"
 
+## The browser for the end-to-end tests and the screenshots: Debian's chromium (driven by Playwright
+## for Python, which never downloads a browser of its own) and a CJK font so Japanese renders.
+CHROMIUM := /usr/bin/chromium
+CJK_FONT := /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc
+browser:
+	@test -x $(CHROMIUM) -a -f $(CJK_FONT) || { \
+	  if [ "$$(id -u)" = 0 ]; then DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium fonts-noto-cjk >/dev/null 2>&1 || \
+	    { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium fonts-noto-cjk >/dev/null; }; \
+	  else sudo apt-get install -y -q chromium fonts-noto-cjk; fi; }
+	@test -x $(CHROMIUM) && echo "Browser: $$($(CHROMIUM) --version 2>/dev/null)"
+
 ## The app on embedded defaults: SQLite, in-memory channel layer, eager Celery, console e-mail.
 run: $(STAMP) fonts
 	DJANGO_SETTINGS_MODULE=config.settings.local $(PY) manage.py migrate --noinput
@@ -40,10 +51,18 @@ run: $(STAMP) fonts
 	DJANGO_SETTINGS_MODULE=config.settings.local STRIPE_API_BASE=http://127.0.0.1:$(STRIPE_PORT) $(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 ## The whole suite on PostgreSQL and Redis, then the smoke subset on SQLite, then the linters.
-test: $(STAMP) fonts test-pg test-smoke lint
+test: $(STAMP) fonts test-pg test-smoke test-e2e lint
 
 test-pg: $(STAMP)
-	$(PY) -m pytest -p no:cacheprovider -n 2 --dist loadgroup $(PYTEST_ARGS)
+	$(PY) -m pytest -p no:cacheprovider -n 2 --dist loadgroup -m "not e2e and not chaos" $(PYTEST_ARGS)
+
+## Residents' flows in a real browser against a live server, with axe-core checks (tests/e2e).
+test-e2e: $(STAMP) fonts browser
+	$(PY) -m pytest -p no:cacheprovider -m e2e -q tests/e2e $(PYTEST_ARGS)
+
+## docs/screenshots/*.png from a seeded demo server (desktop, smartphone, kiosk, staff).
+screenshots: $(STAMP) fonts browser
+	$(PY) tools/screenshots.py
 
 test-smoke: $(STAMP)
 	mkdir -p var
@@ -87,3 +106,19 @@ bench-draw: $(STAMP)
 .PHONY: bench-intake
 bench-intake: $(STAMP)
 	$(PY) -m loadtests.bench --scenario intake --profile $(PROFILE)
+
+## Fault tests (tests/chaos, docs/reliability.md): PostgreSQL restarted mid-rush, Redis stopped and
+## frozen, a Celery worker killed mid-draw, Stripe failing. They start their own PostgreSQL, Redis,
+## gunicorn and Celery on free ports (never the shared 5432/6379); about four minutes. CI runs it.
+.PHONY: chaos backup restore
+chaos: $(STAMP)
+	$(PY) -m pytest -p no:cacheprovider -m chaos -q tests/chaos $(PYTEST_ARGS)
+
+## Back up DATABASE_URL with pg_dump (custom format) to var/backups/ (FILE=path to choose); docs/runbook.md.
+backup: $(STAMP)
+	$(PY) -m config.backup dump $(if $(FILE),--file "$(FILE)")
+
+## Restore FILE into DATABASE_URL with pg_restore (asks before replacing a non-empty database; YES=1 does not).
+restore: $(STAMP)
+	@test -n "$(FILE)" || { echo "usage: make restore FILE=var/backups/shisetsu-YYYYmmdd-HHMMSS.dump [YES=1]"; exit 2; }
+	$(PY) -m config.backup restore --file "$(FILE)" $(if $(YES),--yes)

@@ -8,7 +8,10 @@ input), with the message in the request's language (LocaleMiddleware: Accept-Lan
 import logging
 from typing import Any
 
+import redis
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.multipartparser import MultiPartParserError
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from ninja import NinjaAPI
@@ -17,6 +20,8 @@ from ninja.errors import HttpError, ValidationError
 from lottery.api import router as lottery_router
 from reservations.api import router as reservations_router
 from reservations.errors import MESSAGES, BookingError
+
+from . import unavailable
 
 logger = logging.getLogger(__name__)
 
@@ -68,13 +73,33 @@ def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     return _error(request, exc.status_code, code, str(message))
 
 
+@api.exception_handler(MultiPartParserError)
+def unreadable_body(request: HttpRequest, exc: MultiPartParserError) -> HttpResponse:
+    # A body that cannot be parsed as its Content-Type says (e.g. multipart without a boundary).
+    code, message = HTTP_ERRORS[400]
+    return _error(request, 400, code, str(message))
+
+
 @api.exception_handler(Http404)
 def not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
     code, message = HTTP_ERRORS[404]
     return _error(request, 404, code, str(message))
 
 
+@api.exception_handler(OperationalError)
+@api.exception_handler(InterfaceError)
+@api.exception_handler(redis.ConnectionError)
+@api.exception_handler(redis.TimeoutError)
+def service_unavailable(request: HttpRequest, exc: Exception) -> HttpResponse:
+    """The database or Redis is unreachable or timed out: 503 + Retry-After (config/unavailable.py)."""
+    return unavailable.api_response(request, exc) or server_error(request, exc)
+
+
 @api.exception_handler(Exception)
 def server_error(request: HttpRequest, exc: Exception) -> HttpResponse:
+    # An outage can also surface wrapped (a query failing while the answer is serialised).
+    answer = unavailable.api_response(request, exc)
+    if answer is not None:
+        return answer
     logger.exception("API error on %s %s", request.method, request.path, exc_info=exc)
     return _error(request, 500, "server_error", str(SERVER_ERROR))

@@ -3,8 +3,14 @@ from django.contrib import admin
 from django.urls import include, path
 
 from .api import api
+from .health import healthz
+
+# A database or Redis outage that escapes a view (e.g. in a middleware) is a 503, not a 500.
+handler500 = "config.unavailable.server_error"
 
 urlpatterns = [
+    # Health for monitoring and the load balancer (config/health.py): no auth, no personal data.
+    path("healthz", healthz, name="healthz"),
     path("", include("reservations.urls")),
     path("lottery/", include("lottery.urls")),
     path("payments/", include("payments.urls")),

@@ -1,5 +1,10 @@
-"""Staff administration of kiosks: provision (the one-time code is shown once), revoke, see the
-day's accesses; and set a resident's kiosk PIN at the counter. Writes go through services."""
+"""Staff administration of kiosks: provision (the one-time code and a QR code of the tablet's
+activation URL are shown once), issue a fresh code, revoke, see the day's accesses; and set a
+resident's kiosk PIN at the counter. Writes go through services.
+
+The one-time code never lands in a cookie or a message: between the add (or "issue a new code")
+and the page that shows it, it waits in the staff member's server-side session, and that page
+takes it out, so a reload shows it no more."""
 
 from __future__ import annotations
 
@@ -8,7 +13,9 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import Model, QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
@@ -16,14 +23,28 @@ from django.utils.translation import gettext_lazy as _
 from reservations import services as booking_services
 from reservations.models import User
 
-from . import services
+from . import selectors, services
 from .forms import PinForm
 from .models import Kiosk, KioskAccess, KioskPin
+
+SESSION_NEW_CODE = "kiosks.admin.new_code"
 
 
 def _staff(request: HttpRequest) -> User:
     assert isinstance(request.user, User)
     return request.user
+
+
+def _keep_code(request: HttpRequest, kiosk_id: int, code: str) -> None:
+    request.session[SESSION_NEW_CODE] = {"kiosk": kiosk_id, "code": code}
+
+
+def _take_code(request: HttpRequest, kiosk_id: int) -> str | None:
+    kept = request.session.get(SESSION_NEW_CODE)
+    if not kept or kept.get("kiosk") != kiosk_id:
+        return None
+    del request.session[SESSION_NEW_CODE]
+    return str(kept["code"])
 
 
 class KioskAccessInline(admin.TabularInline):
@@ -43,7 +64,7 @@ class KioskAdmin(admin.ModelAdmin):
     list_select_related = ("facility",)
     search_fields = ("name", "facility__name")
     fields = ("facility", "name")
-    actions = ["revoke"]
+    actions = ["reissue_code", "revoke"]
     inlines = [KioskAccessInline]
 
     @admin.display(description=_("状態"))
@@ -73,18 +94,54 @@ class KioskAdmin(admin.ModelAdmin):
         )
         obj.pk = kiosk.pk
         obj._state.adding = False
-        self.message_user(
-            request,
-            gettext(
-                "アクティベーションコード: %(code)s（有効期限 %(hours)d時間）。端末で /kiosk/activate/ を開き、"
-                "このコードを入力してください。コードはこの画面でしか表示されません。"
-            )
-            % {"code": code, "hours": int(services.CODE_VALID_FOR.total_seconds() // 3600)},
-            messages.WARNING,
+        _keep_code(request, kiosk.pk, code)
+
+    def response_add(self, request: HttpRequest, obj: Kiosk, post_url_continue: str | None = None) -> HttpResponse:
+        return HttpResponseRedirect(reverse("admin:kiosks_kiosk_activation", args=[obj.pk]))
+
+    def get_urls(self) -> list[URLPattern]:
+        activation = path(
+            "<int:kiosk_id>/activation/",
+            self.admin_site.admin_view(self.activation_view),
+            name="kiosks_kiosk_activation",
         )
+        return [activation, *super().get_urls()]
+
+    def activation_view(self, request: HttpRequest, kiosk_id: int) -> HttpResponse:
+        """The one-time code and a QR code of the activation URL with it, shown once."""
+        kiosk = self.get_object(request, str(kiosk_id))
+        if kiosk is None or not self.has_view_permission(request, kiosk):
+            return HttpResponseRedirect(reverse("admin:kiosks_kiosk_changelist"))
+        code = _take_code(request, kiosk.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": gettext("利用者端末の有効化"),
+            "kiosk": kiosk,
+            "code": code,
+            "activation_url": request.build_absolute_uri(selectors.activation_path(code)) if code else "",
+            "hours": int(services.CODE_VALID_FOR.total_seconds() // 3600),
+        }
+        return TemplateResponse(request, "admin/kiosks/kiosk/activation.html", context)
 
     def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False  # keep the access counts; revoke instead
+
+    @admin.action(description=_("選択した端末に新しいアクティベーションコードを発行する"), permissions=["change"])
+    def reissue_code(self, request: HttpRequest, queryset: QuerySet[Kiosk]) -> HttpResponse | None:
+        """A fresh code for one kiosk (the last expired, or the tablet is replaced): the tablet that
+        holds its key now stops working until the code is entered."""
+        ids = list(queryset.values_list("pk", flat=True)[:2])
+        if len(ids) != 1:
+            self.message_user(request, gettext("コードを発行する端末を1台だけ選んでください。"), messages.ERROR)
+            return None
+        try:
+            code = services.kiosk_reissue_code(kiosk_id=ids[0], now=timezone.now())
+        except Kiosk.DoesNotExist:
+            self.message_user(request, gettext("停止した端末にはコードを発行できません。"), messages.ERROR)
+            return None
+        _keep_code(request, ids[0], code)
+        return HttpResponseRedirect(reverse("admin:kiosks_kiosk_activation", args=[ids[0]]))
 
     @admin.action(description=_("選択した端末を直ちに停止する"), permissions=["change"])
     def revoke(self, request: HttpRequest, queryset: QuerySet[Kiosk]) -> None:

@@ -24,7 +24,7 @@ from django.utils.cache import add_never_cache_headers
 from reservations.domain import TOKYO
 from reservations.models import Resident
 
-from . import selectors, services
+from . import live, selectors, services
 from .models import Kiosk
 
 DEVICE_COOKIE = "kiosk_device"
@@ -36,6 +36,7 @@ IDLE_LOGOUT_SECONDS = 90
 SESSION_RESIDENT = "kiosk.resident_id"
 SESSION_KIOSK = "kiosk.kiosk_id"
 SESSION_SEEN = "kiosk.last_activity"
+LIVE_REFRESH_HEADER = "X-Live-Refresh"
 
 
 class KioskRequest(HttpRequest):
@@ -60,6 +61,11 @@ def device_kiosk(request: HttpRequest) -> Kiosk | None:
     return selectors.kiosk_for_key(key)
 
 
+def is_live_refresh(request: HttpRequest) -> bool:
+    """static/js/live.js re-reading the page after a change: neither activity nor an access."""
+    return request.headers.get(LIVE_REFRESH_HEADER) == "1"
+
+
 def start_resident_session(request: HttpRequest, kiosk: Kiosk, resident: Resident, now: dt.datetime) -> None:
     request.session.flush()  # nothing of the anonymous session (or anyone before) carries over
     request.session[SESSION_RESIDENT] = resident.pk
@@ -68,6 +74,7 @@ def start_resident_session(request: HttpRequest, kiosk: Kiosk, resident: Residen
 
 
 def end_session(request: HttpRequest, response: HttpResponse) -> HttpResponse:
+    live.close_session(request.session.session_key)  # its live availability sockets too
     request.session.flush()
     response.delete_cookie(settings.LANGUAGE_COOKIE_NAME)  # the next person starts in Japanese
     return response
@@ -84,34 +91,50 @@ def _session_resident(request: HttpRequest, kiosk: Kiosk, now: dt.datetime) -> t
     resident = selectors.active_resident(resident_id)
     if resident is None:
         return None, True
-    request.session[SESSION_SEEN] = now.timestamp()
+    if not is_live_refresh(request):  # a grid re-read by live.js is not the resident doing something
+        request.session[SESSION_SEEN] = now.timestamp()
     return resident, False
 
 
-def kiosk_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        kiosk = device_kiosk(request)
-        if kiosk is None:
-            if SESSION_RESIDENT in request.session:
-                request.session.flush()  # a kiosk revoked mid-session keeps nothing of its resident
-            return render(request, "kiosks/not_activated.html", status=403)
-        now = timezone.now()
-        services.kiosk_access_record(kiosk_id=kiosk.pk, date=now.astimezone(TOKYO).date())
-        resident, expired = _session_resident(request, kiosk, now)
-        if expired:
-            response = end_session(request, redirect(reverse("kiosks:home") + "?timeout=1"))
+def _kiosk_gate(*, count: bool) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+    def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            kiosk = device_kiosk(request)
+            if kiosk is None:
+                if SESSION_RESIDENT in request.session:
+                    request.session.flush()  # a kiosk revoked mid-session keeps nothing of its resident
+                return render(request, "kiosks/not_activated.html", status=403)
+            now = timezone.now()
+            if count and not is_live_refresh(request):
+                services.kiosk_access_record(kiosk_id=kiosk.pk, date=now.astimezone(TOKYO).date())
+            resident, expired = _session_resident(request, kiosk, now)
+            if expired:
+                response = end_session(request, redirect(reverse("kiosks:home") + "?timeout=1"))
+                add_never_cache_headers(response)
+                return response
+            request.kiosk = kiosk  # type: ignore[attr-defined]
+            request.kiosk_resident = resident  # type: ignore[attr-defined]
+            request.kiosk_idle = (  # type: ignore[attr-defined]
+                IDLE_WARNING_SECONDS,
+                IDLE_LOGOUT_SECONDS,
+                IDLE_LOGOUT_SECONDS - IDLE_WARNING_SECONDS,
+            )
+            response = view(request, *args, **kwargs)
+            # Never kept by the tablet's browser: "back" after a logout must not show the last resident's page.
             add_never_cache_headers(response)
             return response
-        request.kiosk = kiosk  # type: ignore[attr-defined]
-        request.kiosk_resident = resident  # type: ignore[attr-defined]
-        request.kiosk_idle = (IDLE_WARNING_SECONDS, IDLE_LOGOUT_SECONDS)  # type: ignore[attr-defined]
-        response = view(request, *args, **kwargs)
-        # Never kept by the tablet's browser: "back" after a logout must not show the last resident's page.
-        add_never_cache_headers(response)
-        return response
 
-    return wrapper
+        return wrapper
+
+    return decorate
+
+
+kiosk_required = _kiosk_gate(count=True)
+"""Every kiosk page: an active device key, the resident's idle timeout, counted in KioskAccess."""
+
+kiosk_keepalive = _kiosk_gate(count=False)
+"""The idle script's "still here" request: the same checks, but not counted as an access."""
 
 
 def resident_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:

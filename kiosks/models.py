@@ -11,7 +11,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from reservations.models import Facility, Resident
+from reservations.models import Channel, Facility, Resident
 
 
 class Kiosk(models.Model):
@@ -70,3 +70,52 @@ class KioskPin(Resident):
         proxy = True
         verbose_name = _("利用者端末の暗証番号")
         verbose_name_plural = _("利用者端末の暗証番号")
+
+
+class AccessCount(models.Model):
+    """Page views of one channel on one day (the ward's access table; docs/reports.md says what one
+    access is). Internet and staff-terminal views are counted in Redis by
+    `kiosks.access_counter.AccessCountMiddleware` and added here by the reports tick; kiosk
+    accesses are in `KioskAccess`, per kiosk."""
+
+    date = models.DateField(_("日付"))
+    channel = models.CharField(_("経路"), max_length=10, choices=Channel.choices)
+    count = models.PositiveBigIntegerField(_("アクセス件数"), default=0)
+
+    class Meta:
+        verbose_name = _("アクセス件数")
+        verbose_name_plural = _("アクセス件数")
+        ordering = ["-date", "channel"]
+        constraints = [models.UniqueConstraint(fields=["date", "channel"], name="accesscount_unique_day_channel")]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.channel}: {self.count}"
+
+
+class UserKind(models.TextChoices):
+    INDIVIDUAL = "individual", _("個人")
+    GROUP = "group", _("団体")
+
+
+class ValidUserCount(models.Model):
+    """The valid registrations (有効登録者数) at the end of one month, by kind and registration
+    channel, recorded by the reports tick right after the month ends. Residents keep no status
+    history, so a later count of a past month could only approximate it; this record keeps the
+    figure as it was."""
+
+    month = models.DateField(_("月"))
+    kind = models.CharField(_("区分"), max_length=10, choices=UserKind.choices)
+    channel = models.CharField(_("登録経路"), max_length=10, choices=Channel.choices)
+    count = models.PositiveIntegerField(_("有効登録者数"))
+    recorded_at = models.DateTimeField(_("記録日時"))
+
+    class Meta:
+        verbose_name = _("月末の有効登録者数")
+        verbose_name_plural = _("月末の有効登録者数")
+        ordering = ["-month", "kind", "channel"]
+        # `month` is the month's first day (`valid_users_record` checks it; a CHECK on the day of a
+        # date would need a function SQLite lacks outside Django).
+        constraints = [models.UniqueConstraint(fields=["month", "kind", "channel"], name="validusercount_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} {self.kind} {self.channel}: {self.count}"

@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass, field
+from urllib.parse import urlencode
 
 from django.contrib.auth.hashers import check_password, make_password
 from django.db.models import Sum
+from django.urls import reverse
 
+from lottery import selectors as lottery_selectors
+from lottery.models import LotteryEntry, LotteryRoom, LotteryRound, RoundState
+from reservations import domain as booking_domain
+from reservations.domain import Cell
 from reservations.models import ACTIVE_STATES, Facility, Reservation, Resident, ResidentStatus
+from reservations.selectors import Availability
 from reservations.staff import StaffScope
 
 from .models import Kiosk, KioskAccess
@@ -72,3 +80,84 @@ def facility_bookings_on(*, facility: Facility, date: dt.date) -> list[Reservati
         .select_related("room", "band_from", "band_to", "resident__user", "group")
         .order_by("band_from__order", "room__display_order", "room__code")
     )
+
+
+def activation_path(code: str) -> str:
+    """The tablet's activation page with the one-time code filled in (what the provisioning QR holds)."""
+    return reverse("kiosks:activate") + "?" + urlencode({"code": code})
+
+
+# --- availability of the kiosk's facility ---------------------------------------------------------
+
+
+def facility_day(grid: Availability, day: dt.date) -> Cell:
+    """The whole facility's summary of one day (the month view): 休 when every room is closed, ○ when
+    every open room is wholly free, × when none has a free band, △ otherwise."""
+    cells = [grid.day(room, day) for room in grid.rooms]
+    if not cells:
+        return Cell.UNAVAILABLE
+    if all(c is Cell.CLOSED for c in cells):
+        return Cell.CLOSED
+    open_cells = [c for c in cells if c not in (Cell.CLOSED, Cell.UNAVAILABLE)]
+    if not open_cells:
+        return Cell.UNAVAILABLE
+    if all(c is Cell.FREE for c in open_cells):
+        return Cell.FREE
+    if all(c is Cell.TAKEN for c in open_cells):
+        return Cell.TAKEN
+    return Cell.PARTLY
+
+
+# --- the lottery at a kiosk -----------------------------------------------------------------------
+
+
+def facility_lottery(facility: Facility, now: dt.datetime) -> list[tuple[LotteryRound, list[LotteryRoom]]]:
+    """The rounds taking entries now for the facility's group, each with this facility's rooms in
+    the lottery (rounds where it has none are left out)."""
+    found = []
+    for lottery_round in lottery_selectors.rounds_in_intake(now):
+        if lottery_round.facility_group_id != facility.group_id:
+            continue
+        rooms = [lr for lr in lottery_selectors.round_rooms(lottery_round) if lr.room.facility_id == facility.pk]
+        if rooms:
+            found.append((lottery_round, rooms))
+    return found
+
+
+def facility_lottery_room(
+    facility: Facility, round_id: int, room_id: int, now: dt.datetime
+) -> tuple[LotteryRound, LotteryRoom] | None:
+    """A round taking entries now and one of this facility's rooms in it, or None."""
+    for lottery_round, rooms in facility_lottery(facility, now):
+        if lottery_round.pk == round_id:
+            lottery_room = next((lr for lr in rooms if lr.room_id == room_id), None)
+            return (lottery_round, lottery_room) if lottery_room is not None else None
+    return None
+
+
+def lottery_round_for(facility: Facility, day: dt.date) -> LotteryRound | None:
+    """The lottery round of the facility's group for the month of `day`, if there is one."""
+    return (
+        LotteryRound.objects.select_related("facility_group")
+        .filter(facility_group_id=facility.group_id, use_month=booking_domain.month_start(day))
+        .first()
+    )
+
+
+@dataclass
+class RoundEntries:
+    lottery_round: LotteryRound
+    intake_open: bool
+    entries: list[LotteryEntry] = field(default_factory=list)
+
+
+def resident_lottery(resident: Resident, now: dt.datetime) -> list[RoundEntries]:
+    """The resident's entries (and their groups') in rounds not finished yet, by round: preferences
+    while intake is open, results and wins to confirm after the draw."""
+    blocks: dict[int, RoundEntries] = {}
+    for entry in lottery_selectors.resident_entries(resident).exclude(round__state=RoundState.FINISHED):
+        block = blocks.get(entry.round_id)
+        if block is None:
+            block = blocks[entry.round_id] = RoundEntries(entry.round, entry.round.intake_is_open(now))
+        block.entries.append(entry)
+    return list(blocks.values())

@@ -1,4 +1,5 @@
-"""Every write of the kiosks app: provisioning, activation, revocation, access counting.
+"""Every write of the kiosks app: provisioning (and a fresh code), activation, revocation, access
+counting.
 
 One-time codes and device keys are shown or handed out once and stored only as hashes. Activation
 and revocation are conditional UPDATEs, so two tablets racing for one code activate once, and a
@@ -18,6 +19,7 @@ from django.db.models import F
 
 from reservations.models import Facility, User
 
+from . import live
 from .models import Kiosk, KioskAccess
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read off a screen, typed on a tablet
@@ -61,6 +63,20 @@ def kiosk_create(*, facility: Facility, name: str, created_by: User, now: dt.dat
     return kiosk, format_code(code)
 
 
+def kiosk_reissue_code(*, kiosk_id: int, now: dt.datetime) -> str:
+    """Give a kiosk that is not revoked a fresh one-time code (the last one expired, or the tablet is
+    replaced): its current device key stops working at once and the kiosk waits for activation
+    again. A conditional UPDATE; raises Kiosk.DoesNotExist for an unknown or revoked kiosk."""
+    code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+    changed = Kiosk.objects.filter(pk=kiosk_id, revoked_at__isnull=True).update(
+        code_hash=code_hash(code), code_expires_at=now + CODE_VALID_FOR, key_hash="", activated_at=None
+    )
+    if changed != 1:
+        raise Kiosk.DoesNotExist
+    transaction.on_commit(lambda: live.close_kiosk(kiosk_id))  # its old key's live sockets too
+    return format_code(code)
+
+
 def kiosk_activate(*, code: str, now: dt.datetime) -> tuple[Kiosk, str]:
     """Exchange a one-time code for a long-lived device key. The code is used up by a conditional
     UPDATE (code hash cleared), so it activates one tablet only, however many try at once."""
@@ -77,12 +93,16 @@ def kiosk_activate(*, code: str, now: dt.datetime) -> tuple[Kiosk, str]:
 
 
 def kiosk_revoke(*, kiosk_id: int, now: dt.datetime) -> bool:
-    """Revoke a kiosk at once: its key and any unused code stop working. False if already revoked."""
-    return bool(
+    """Revoke a kiosk at once: its key and any unused code stop working, and its open live
+    availability sockets are closed after commit. False if already revoked."""
+    revoked = bool(
         Kiosk.objects.filter(pk=kiosk_id, revoked_at__isnull=True).update(
             revoked_at=now, code_hash="", code_expires_at=None
         )
     )
+    if revoked:
+        transaction.on_commit(lambda: live.close_kiosk(kiosk_id))
+    return revoked
 
 
 def kiosk_access_record(*, kiosk_id: int, date: dt.date) -> None:

@@ -3,8 +3,10 @@ a facility with check-in and no-show. Every view is gated by `staff_required` (r
 
 from __future__ import annotations
 
+import unicodedata
+
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
@@ -14,16 +16,28 @@ from reservations.errors import BookingError
 from reservations.models import Channel
 
 from . import selectors
+from .counter_forms import CounterFacilityForm
+from .counter_session import counter_facility, remember_card, render_staff
 from .staff_auth import staff_facility_or_404, staff_required
 
 
 @require_GET
 @staff_required()
 def index(request: HttpRequest) -> HttpResponse:
-    query = request.GET.get("q", "").strip()
+    """The search box. A whole user number (the card shown at the counter) opens that resident's
+    page at once; a name lists the residents within scope."""
+    query = unicodedata.normalize("NFKC", request.GET.get("q", "")).strip()
     residents = selectors.resident_search(request.staff, query) if query else []
-    context = {"query": query, "residents": residents, "facilities": request.staff.facilities().filter(is_active=True)}
-    return render(request, "kiosks/staff/index.html", context)
+    if query.isdigit() and len(residents) == 1:
+        remember_card(request, residents[0])
+        return redirect("staff:resident", resident_id=residents[0].pk)
+    facilities = request.staff.facilities().filter(is_active=True).order_by("kind", "code")
+    counter_form = None
+    if facilities.count() > 1:
+        current = counter_facility(request)
+        counter_form = CounterFacilityForm(facilities=facilities, initial={"facility": current.pk if current else None})
+    context = {"query": query, "residents": residents, "facilities": facilities, "counter_form": counter_form}
+    return render_staff(request, "kiosks/staff/index.html", context)
 
 
 @require_GET
@@ -33,7 +47,7 @@ def today(request: HttpRequest, facility_id: int) -> HttpResponse:
     day = timezone.now().astimezone(TOKYO).date()
     bookings = selectors.facility_bookings_on(facility=facility, date=day)
     context = {"facility": facility, "day": day, "bookings": bookings}
-    return render(request, "kiosks/staff/today.html", context)
+    return render_staff(request, "kiosks/staff/today.html", context)
 
 
 @require_POST
@@ -48,7 +62,7 @@ def check_in(request: HttpRequest, facility_id: int) -> HttpResponse:
             now=timezone.now(),
         )
     except BookingError as error:
-        return render(
+        return render_staff(
             request,
             "kiosks/staff/refused.html",
             {"message": error.message, "facility_id": facility_id},

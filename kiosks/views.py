@@ -8,6 +8,7 @@ session only, which ends completely at logout or after 90 idle seconds.
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 from dataclasses import dataclass
 from typing import cast
@@ -22,11 +23,13 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from reservations import domain as booking_domain
 from reservations import selectors as booking_selectors
 from reservations import services as booking_services
 from reservations.domain import TOKYO, Cell
 from reservations.errors import MESSAGES, BookingError
 from reservations.models import Channel, Resident, Room, TimeBand, User
+from reservations.ratelimits import client_ip
 
 from . import auth, selectors, services, throttle
 from .auth import KioskRequest, kiosk_required, resident_required
@@ -61,9 +64,10 @@ def _resident(request: HttpRequest) -> Resident:
 
 @require_http_methods(["GET", "POST"])
 def activate(request: HttpRequest) -> HttpResponse:
-    """The tablet's first page: exchange the one-time code for the device key (a signed cookie)."""
-    form = ActivationForm(request.POST or None)
-    client, now = request.META.get("REMOTE_ADDR", ""), _now()
+    """The tablet's first page: exchange the one-time code for the device key (a signed cookie).
+    The provisioning QR opens it with ?code= filled in; activating still takes a tap (a POST)."""
+    form = ActivationForm(request.POST or None, initial={"code": request.GET.get("code", "")[:20]})
+    client, now = client_ip(request), _now()  # the tablet's address, also behind a load balancer
     if request.method == "POST" and throttle.activation_blocked(client=client, now=now):
         form = ActivationForm()
         return render(request, "kiosks/activate.html", {"form": form, "blocked": True}, status=429)
@@ -120,7 +124,16 @@ def login(request: HttpRequest) -> HttpResponse:
 @require_POST
 @kiosk_required
 def logout(request: HttpRequest) -> HttpResponse:
+    """Log out (or, for nobody logged in, just start over): the session and the language are reset."""
     return auth.end_session(request, redirect("kiosks:home"))
+
+
+@require_POST
+@auth.kiosk_keepalive
+def keepalive(request: HttpRequest) -> HttpResponse:
+    """The idle script's "still here" (a touch, or "続ける" on the warning): the session's idle time
+    restarts, as on any kiosk request. An expired session gets the redirect to the start page."""
+    return HttpResponse(status=204)
 
 
 # --- availability and booking ---------------------------------------------------------------
@@ -133,42 +146,139 @@ class SlotCell:
     bookable: bool
 
 
+@dataclass(frozen=True)
+class MonthCell:
+    day: dt.date | None  # None: a day of the neighbouring month, left blank
+    cell: Cell | None = None  # None: beyond what the kiosk shows
+    linked: bool = False  # today up to the horizon: opens that day's slots
+    holiday: str = ""
+
+
+def _parse_day(raw: str | None, default: dt.date) -> dt.date:
+    try:
+        return dt.date.fromisoformat(raw) if raw else default
+    except ValueError:
+        return default
+
+
+def _horizon(today: dt.date) -> dt.date:
+    return today + dt.timedelta(days=DAYS_AHEAD)
+
+
+def _render_availability(request: HttpRequest, context: dict[str, object]) -> HttpResponse:
+    """The whole page, or with ?fragment=1 only the grid's element (#kiosk-availability), so a
+    script can reload the grid in place when slots change."""
+    query = request.GET.copy()
+    query["fragment"] = "1"
+    context = {
+        **context,
+        "facility": _k(request).kiosk.facility,
+        "logged_in": _k(request).kiosk_resident is not None,
+        "fragment_url": f"{request.path}?{query.urlencode()}",
+    }
+    fragment = request.GET.get("fragment") == "1"
+    return render(request, "kiosks/_availability_grid.html" if fragment else "kiosks/availability.html", context)
+
+
 @require_GET
 @kiosk_required
 def availability(request: HttpRequest) -> HttpResponse:
-    """One day of this facility (rooms × bands), with the week's days as big tabs."""
+    """One day of this facility (rooms × bands; today unless ?day=), the days of its week as big
+    tabs, and a free slot opens the booking page for a logged-in resident."""
     kiosk = _k(request).kiosk
     now = _now()
     today = _today(now)
-    try:
-        day = dt.date.fromisoformat(request.GET.get("day") or today.isoformat())
-    except ValueError:
-        day = today
-    day = min(max(day, today), today + dt.timedelta(days=DAYS_AHEAD))
+    last = _horizon(today)
+    day = min(max(_parse_day(request.GET.get("day"), today), today), last)
     week_start = day - dt.timedelta(days=(day - today).days % 7)
-    week = [week_start + dt.timedelta(days=i) for i in range(7)]
-    grid = booking_selectors.availability(facility=kiosk.facility, days=week, now=now)
-    week_rows = [(room, [(d, grid.day(room, d)) for d in week]) for room in grid.rooms]
+    week = [d for d in (week_start + dt.timedelta(days=i) for i in range(7)) if d <= last]
+    grid = booking_selectors.availability(facility=kiosk.facility, days=[day], now=now)
     rows = [
         (room, [SlotCell(band, grid.slot(room, day, band), grid.bookable(room, day, band)) for band in grid.bands])
         for room in grid.rooms
     ]
-    previous_week = week_start - dt.timedelta(days=7) if week_start > today else None
-    next_week = week_start + dt.timedelta(days=7)
-    if next_week > today + dt.timedelta(days=DAYS_AHEAD):
-        next_week = None
     context = {
+        "view": "day",
         "day": day,
         "today": today,
         "week": week,
         "bands": grid.bands,
         "rows": rows,
-        "week_rows": week_rows,
-        "previous_week": previous_week,
-        "next_week": next_week,
-        "logged_in": _k(request).kiosk_resident is not None,
+        "previous_week": max(today, week_start - dt.timedelta(days=7)) if week_start > today else None,
+        "next_week": week_start + dt.timedelta(days=7) if week_start + dt.timedelta(days=7) <= last else None,
+        "previous_day": day - dt.timedelta(days=1) if day > today else None,
+        "next_day": day + dt.timedelta(days=1) if day < last else None,
+        "holiday": booking_domain.national_holidays(day.year).get(day, ""),
+        "lottery_open": bool(selectors.facility_lottery(kiosk.facility, now)),
     }
-    return render(request, "kiosks/availability.html", context)
+    return _render_availability(request, context)
+
+
+@require_GET
+@kiosk_required
+def availability_week(request: HttpRequest) -> HttpResponse:
+    """Seven days from ?start= (today by default): each room's ○△×休 summary per day, each day a
+    button to its slots."""
+    kiosk = _k(request).kiosk
+    now = _now()
+    today = _today(now)
+    last = _horizon(today)
+    start = min(max(_parse_day(request.GET.get("start"), today), today), last)
+    days = [d for d in (start + dt.timedelta(days=i) for i in range(7)) if d <= last]
+    grid = booking_selectors.availability(facility=kiosk.facility, days=days, now=now)
+    context = {
+        "view": "week",
+        "day": start,
+        "today": today,
+        "days": days,
+        "week_rows": [(room, [(d, grid.day(room, d)) for d in days]) for room in grid.rooms],
+        "previous_week": max(today, start - dt.timedelta(days=7)) if start > today else None,
+        "next_week": start + dt.timedelta(days=7) if start + dt.timedelta(days=7) <= last else None,
+    }
+    return _render_availability(request, context)
+
+
+@require_GET
+@kiosk_required
+def availability_month(request: HttpRequest) -> HttpResponse:
+    """A month's calendar (?month=YYYY-MM, this month by default) with the facility's summary per
+    day, or one room's with ?room=; each day from today up to the horizon opens its slots."""
+    kiosk = _k(request).kiosk
+    now = _now()
+    today = _today(now)
+    last = _horizon(today)
+    first_month, last_month = booking_domain.month_start(today), booking_domain.month_start(last)
+    month = _parse_day((request.GET.get("month") or "") + "-01", first_month)
+    month = min(max(booking_domain.month_start(month), first_month), last_month)
+    rooms = booking_selectors.facility_rooms(kiosk.facility)
+    room = next((r for r in rooms if str(r.pk) == request.GET.get("room")), None)
+    shown = [d for d in booking_domain.month_days(month) if today <= d <= last]
+    grid = booking_selectors.availability(facility=kiosk.facility, days=shown, now=now, only_room=room)
+    holidays = booking_domain.national_holidays(month.year)
+
+    def month_cell(d: dt.date) -> MonthCell:
+        if d.month != month.month:
+            return MonthCell(None)
+        if d not in shown:
+            return MonthCell(d, Cell.UNAVAILABLE, holiday=holidays.get(d, ""))
+        cell = grid.day(room, d) if room is not None else selectors.facility_day(grid, d)
+        return MonthCell(d, cell, linked=True, holiday=holidays.get(d, ""))
+
+    calendar_weeks = calendar.Calendar(firstweekday=6).monthdatescalendar(month.year, month.month)  # from Sunday
+    weeks = [[month_cell(d) for d in week] for week in calendar_weeks]
+    context = {
+        "view": "month",
+        "day": max(month, today),
+        "today": today,
+        "month": month,
+        "weeks": weeks,
+        "weekdays": calendar_weeks[0],
+        "rooms": rooms,
+        "room": room,
+        "previous_month": booking_domain.add_months(month, -1) if month > first_month else None,
+        "next_month": booking_domain.add_months(month, 1) if month < last_month else None,
+    }
+    return _render_availability(request, context)
 
 
 def _slot(request: HttpRequest, room_id: int, band_id: int) -> tuple[Room, TimeBand] | None:
@@ -204,7 +314,7 @@ def book(request: HttpRequest, room_id: int, day: dt.date, band_id: int) -> Http
             )
         except BookingError as error:
             return render(request, "kiosks/book.html", {**context, "error": error.message}, status=error.status)
-        return redirect("kiosks:booking_done", reservation_id=reservation.pk)
+        return redirect(reverse("kiosks:booking_done", args=[reservation.pk]) + "?from=book")
     return render(request, "kiosks/book.html", context)
 
 
@@ -212,12 +322,16 @@ def book(request: HttpRequest, room_id: int, day: dt.date, band_id: int) -> Http
 @kiosk_required
 @resident_required
 def booking_done(request: HttpRequest, reservation_id: int) -> HttpResponse:
+    """One booking of the resident: its reference as text and as a QR code (for check-in), and, while
+    it awaits payment, a QR code of the payment page to open on one's own phone. ?from=book after
+    booking, ?from=lottery after confirming a win."""
     reservation = booking_selectors.reservation_for_resident(_resident(request), reservation_id)
     if reservation is None:
         return render(request, "kiosks/error.html", {"message": MESSAGES["unknown_reservation"]}, status=404)
     # No card data on a shared tablet: the resident pays on their own phone or at the counter.
     pay_url = request.build_absolute_uri(reverse("payments:booking", args=[reservation.pk]))
-    return render(request, "kiosks/booking_done.html", {"reservation": reservation, "pay_url": pay_url})
+    context = {"reservation": reservation, "pay_url": pay_url, "came_from": request.GET.get("from", "")}
+    return render(request, "kiosks/booking_done.html", context)
 
 
 @require_GET

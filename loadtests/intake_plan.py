@@ -27,7 +27,7 @@ DEFAULT_LAST_PHASE_S = 60.0
 AFTER_CLOSE_S = 4.0  # the after-close attempts are made within this many seconds of T_close
 
 ENTRY_ID_RE = re.compile(r"/lottery/my/entries/(\d+)/withdraw/")
-# The pages' own messages (Accept-Language: ja), since the lottery pages carry no X-Refusal header.
+# The pages' own messages (Accept-Language: ja), for answers without an X-Refusal header.
 REFUSAL_TEXTS = [
     ("intake_not_open", "この抽選の申込受付はまだ始まっていません"),
     ("intake_closed", "この抽選の申込受付は終了しました"),

@@ -715,8 +715,8 @@ def render_intake_markdown(data: dict[str, Any]) -> str:
         "",
         *_table(["phase:method:kind", "count"], data["answers_summary"]["by_phase_method_kind"].items()),
         "",
-        "Refusals by code and where it came from (the lottery pages carry no X-Refusal header: body = the page's "
-        "message, status = the status code alone):",
+        "Refusals by code and where it came from (header = X-Refusal, body = the page's message, status = the "
+        "status code alone, client = the load generator's own error):",
         "",
         *_table(["phase:kind:code:source", "count"], data["answers_summary"]["refusals"].items()),
         "",

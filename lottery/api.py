@@ -27,6 +27,7 @@ from .models import LotteryEntry, LotteryOutcome, LotteryRound
 ROUNDS = "lottery rounds"
 MY_ENTRIES = "my lottery entries"
 ERRORS: dict[int, Any] = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut}
+ROUND_ERRORS: dict[int, Any] = {400: ErrorOut, 404: ErrorOut}  # 400: a round id that is not a number
 
 router = Router()
 
@@ -154,7 +155,7 @@ def round_list(request: HttpRequest) -> Any:
     return selectors.rounds_recent()
 
 
-@router.get("/rounds/{round_id}", response={200: RoundOut, 404: ErrorOut}, summary="抽選の詳細", tags=[ROUNDS])
+@router.get("/rounds/{round_id}", response={200: RoundOut, **ROUND_ERRORS}, summary="抽選の詳細", tags=[ROUNDS])
 def round_detail(request: HttpRequest, round_id: int) -> Any:
     """Calendar, caps, the seed commitment (from close) and the seed (after publication)."""
     return _round(round_id)
@@ -162,7 +163,7 @@ def round_detail(request: HttpRequest, round_id: int) -> Any:
 
 @router.get(
     "/rounds/{round_id}/counts",
-    response={200: list[SlotCountOut], 404: ErrorOut},
+    response={200: list[SlotCountOut], **ROUND_ERRORS},
     summary="枠ごとの申込数",
     tags=[ROUNDS],
 )
@@ -172,7 +173,7 @@ def round_counts(request: HttpRequest, round_id: int) -> Any:
 
 
 @router.get(
-    "/rounds/{round_id}/document", response={200: dict[str, Any], 404: ErrorOut}, summary="公開データ", tags=[ROUNDS]
+    "/rounds/{round_id}/document", response={200: dict[str, Any], **ROUND_ERRORS}, summary="公開データ", tags=[ROUNDS]
 )
 def round_document(request: HttpRequest, round_id: int) -> Any:
     """The published seed, rules, anonymised canonical entry list and results (after publication)."""
@@ -182,7 +183,7 @@ def round_document(request: HttpRequest, round_id: int) -> Any:
     return document.as_json()
 
 
-@router.get("/rounds/{round_id}/verify", response={200: VerifyOut, 404: ErrorOut}, summary="結果の検証", tags=[ROUNDS])
+@router.get("/rounds/{round_id}/verify", response={200: VerifyOut, **ROUND_ERRORS}, summary="結果の検証", tags=[ROUNDS])
 def round_verify(request: HttpRequest, round_id: int) -> Any:
     """Recompute the published draw from its seed and list, and compare with the published results."""
     check = selectors.round_verify(_round(round_id))

@@ -5,3 +5,11 @@ from django.utils.translation import gettext_lazy as _
 class LotteryConfig(AppConfig):
     name = "lottery"
     verbose_name = _("抽選")
+
+    def ready(self) -> None:
+        from reservations.retention import register_activity_source
+
+        from .retention import people_with_entries
+
+        # Residents with lottery entries are kept by the retention rule (reservations/retention.py).
+        register_activity_source(people_with_entries)

@@ -9,9 +9,11 @@ from dataclasses import dataclass
 
 from django.db.models import Count, Q, QuerySet
 
+from reservations import availability_cache
+from reservations import selectors as booking_selectors
 from reservations.models import Closure, Facility, Occupancy, Resident, Room, TimeBand
 
-from . import domain
+from . import domain, page_cache
 from .models import EntryStatus, LotteryEntry, LotteryOutcome, LotteryRoom, LotteryRound, RoundState
 
 PUBLIC_STATES = (
@@ -181,17 +183,30 @@ def entry_for_resident(resident: Resident, entry_id: int) -> LotteryEntry | None
 
 
 def slot_room(room_id: int) -> tuple[Room, list[TimeBand], LotteryRoom | None] | None:
-    room = (
-        Room.objects.filter(pk=room_id, is_active=True, facility__is_active=True)
-        .select_related("facility__group")
-        .prefetch_related("units")
-        .first()
-    )
-    if room is None:
+    """The room (with its facility, group and units), its facility's bands and its place in the
+    lottery: from the catalogue cache (lottery_room_save bumps it), as every apply starts here."""
+    found = booking_selectors.room_with_bands(room_id)
+    if found is None:
         return None
-    bands = list(TimeBand.objects.filter(facility_id=room.facility_id).order_by("order"))
-    lottery_room = LotteryRoom.objects.filter(room=room, is_active=True).prefetch_related("bands").first()
-    return room, bands, lottery_room
+    room, bands = found
+    return room, bands, lottery_room_of(room_id)
+
+
+def lottery_room_of(room_id: int) -> LotteryRoom | None:
+    def load() -> LotteryRoom | None:
+        return LotteryRoom.objects.filter(room_id=room_id, is_active=True).prefetch_related("bands").first()
+
+    return availability_cache.catalogue_item(f"lottery-room:{room_id}", load)
+
+
+def round_for(facility_group_id: int, use_month: dt.date) -> LotteryRound | None:
+    """The round of a facility group and use month, from the cache (current with every round
+    change, see page_cache)."""
+
+    def load() -> LotteryRound | None:
+        return LotteryRound.objects.filter(facility_group_id=facility_group_id, use_month=use_month).first()
+
+    return page_cache.value(f"lottery:round:{facility_group_id}:{use_month:%Y-%m}", load)
 
 
 # --- the published document and its verification ------------------------------------------------

@@ -32,6 +32,7 @@ from django.db.models import Max, Q
 from django.template.loader import render_to_string
 from django.utils import translation
 
+from reservations import availability_cache
 from reservations import domain as booking_domain
 from reservations import services as booking_services
 from reservations.errors import BookingError, SlotTaken
@@ -49,7 +50,7 @@ from reservations.models import (
     booking_rules,
 )
 
-from . import domain
+from . import domain, page_cache
 from .errors import LotteryError, LotteryNotFound
 from .models import (
     Eligibility,
@@ -115,6 +116,9 @@ def lottery_room_save(*, lottery_room: LotteryRoom, band_ids: Sequence[int] | No
         if band_ids is not None:
             bands = TimeBand.objects.filter(pk__in=band_ids, facility_id=lottery_room.room.facility_id)
             lottery_room.bands.set(bands)
+        # Which rooms and bands are in the lottery is catalogue: cached pages and forms depend on it.
+        availability_cache.bump_catalogue()
+        transaction.on_commit(availability_cache.bump_catalogue)
     return lottery_room
 
 
@@ -130,7 +134,7 @@ def round_create(
     _check_calendar(facility_group, month, cal)
     try:
         with transaction.atomic():
-            return LotteryRound.objects.create(
+            created = LotteryRound.objects.create(
                 facility_group=facility_group,
                 use_month=month,
                 intake_opens_at=cal.intake_opens_at,
@@ -144,8 +148,37 @@ def round_create(
                 runner_ups=policy.runner_ups,
                 loser_bonus=policy.loser_bonus,
             )
+            page_cache.round_changed(created.pk)
+            return created
     except IntegrityError as error:
         raise LotteryError("round_exists") from error
+
+
+def round_reschedule(*, round_id: int, calendar: domain.RoundCalendar, now: dt.datetime) -> LotteryRound:
+    """Staff move a round's dates before its intake opens (a holiday, a facility's works). The new
+    calendar is checked like a new round's, and its opening may not lie in the past: once residents
+    can apply, the dates they were told hold.
+
+    Locks the round row; a round that opened meanwhile (tick or clock) raises `round_started`."""
+    with transaction.atomic():
+        lottery_round = (
+            LotteryRound.objects.select_for_update().select_related("facility_group").filter(pk=round_id).first()
+        )
+        if lottery_round is None:
+            raise LotteryNotFound("unknown_round")
+        if lottery_round.state != RoundState.SCHEDULED or lottery_round.intake_opens_at <= now:
+            raise LotteryError("round_started")
+        if calendar.intake_opens_at <= now:
+            raise LotteryError("opening_in_past", status=400)
+        _check_calendar(lottery_round.facility_group, lottery_round.use_month, calendar)
+        lottery_round.intake_opens_at = calendar.intake_opens_at
+        lottery_round.intake_closes_at = calendar.intake_closes_at
+        lottery_round.draw_at = calendar.draw_at
+        lottery_round.confirm_by = calendar.confirm_by
+        lottery_round.release_at = calendar.release_at
+        lottery_round.save(update_fields=["intake_opens_at", "intake_closes_at", "draw_at", "confirm_by", "release_at"])
+        page_cache.round_changed(lottery_round.pk)
+    return lottery_round
 
 
 def rounds_schedule(*, now: dt.datetime) -> list[LotteryRound]:
@@ -169,11 +202,12 @@ def rounds_schedule(*, now: dt.datetime) -> list[LotteryRound]:
 
 def round_open(*, round_id: int, now: dt.datetime) -> bool:
     """SCHEDULED → OPEN once intake has begun (a conditional UPDATE; True if this call moved it)."""
-    return bool(
-        LotteryRound.objects.filter(
-            pk=round_id, state=RoundState.SCHEDULED, intake_opens_at__lte=now, intake_closes_at__gt=now
-        ).update(state=RoundState.OPEN)
-    )
+    moved = LotteryRound.objects.filter(
+        pk=round_id, state=RoundState.SCHEDULED, intake_opens_at__lte=now, intake_closes_at__gt=now
+    ).update(state=RoundState.OPEN)
+    if moved:
+        page_cache.round_changed(round_id)
+    return bool(moved)
 
 
 def round_close(*, round_id: int, now: dt.datetime) -> bool:
@@ -181,11 +215,12 @@ def round_close(*, round_id: int, now: dt.datetime) -> bool:
     publication; its SHA-256 is shown on the public page from now on. A conditional UPDATE, so the
     seed is made exactly once."""
     seed = secrets.token_bytes(domain.SEED_BYTES)
-    return bool(
-        LotteryRound.objects.filter(pk=round_id, state__in=OPEN_STATES, intake_closes_at__lte=now).update(
-            state=RoundState.CLOSED, seed=seed.hex(), seed_commitment=domain.seed_commitment(seed), closed_at=now
-        )
+    moved = LotteryRound.objects.filter(pk=round_id, state__in=OPEN_STATES, intake_closes_at__lte=now).update(
+        state=RoundState.CLOSED, seed=seed.hex(), seed_commitment=domain.seed_commitment(seed), closed_at=now
     )
+    if moved:
+        page_cache.round_changed(round_id)
+    return bool(moved)
 
 
 @dataclass
@@ -297,6 +332,7 @@ def round_draw(*, round_id: int, now: dt.datetime, staff_user: User | None = Non
         )
         if not claimed:
             return None
+        page_cache.round_changed(round_id)
         lottery_round = LotteryRound.objects.select_for_update().select_related("facility_group").get(pk=round_id)
         summary = DrawSummary(round_id=round_id)
         entries = list(
@@ -558,6 +594,7 @@ def entry_apply(
                 )
         except IntegrityError as error:
             raise LotteryError("same_person") from error
+        page_cache.entries_changed(lottery_round.pk)
     return entry
 
 
@@ -640,6 +677,7 @@ def entry_change(
             _renumber(ordered)
             LotteryEntry.objects.filter(pk=entry.pk).update(changed_at=now)
         entry.refresh_from_db()
+        page_cache.entries_changed(entry.round_id)
     return entry
 
 
@@ -665,6 +703,7 @@ def entry_withdraw(*, entry_id: int, resident: Resident | None, channel: str, no
             round_id=entry.round_id, applicant=entry.applicant, status=EntryStatus.ACTIVE
         ).order_by("rank", "pk")
         _renumber(list(rest))
+        page_cache.entries_changed(entry.round_id)
     return entry
 
 
@@ -839,6 +878,7 @@ def round_release(*, round_id: int, now: dt.datetime) -> bool:
         lottery_round.state = RoundState.FINISHED
         lottery_round.finished_at = now
         lottery_round.save(update_fields=["state", "finished_at"])
+        page_cache.round_changed(round_id)
     return True
 
 

@@ -8,25 +8,35 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable, Sequence
+from functools import lru_cache
 from typing import cast
 
 from django.contrib import messages
+from django.contrib.auth import SESSION_KEY
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.formats import date_format
+from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from reservations import availability_cache
 from reservations import domain as booking_domain
+from reservations import selectors as booking_selectors
+from reservations.abandoned import client_gone, dropped
 from reservations.errors import MESSAGES as BOOKING_MESSAGES
 from reservations.errors import BookingError
 from reservations.forms import parse_band_ids, resident_groups
 from reservations.models import Channel, Resident, User
+from reservations.views import REFUSAL_HEADER
 
-from . import selectors, services
+from . import page_cache, selectors, services
 from .errors import MESSAGES, LotteryError
 from .models import EntryStatus, LotteryRound, OfferState, Result, RoundState
 
@@ -59,53 +69,146 @@ def _round_or_404(request: HttpRequest, round_id: int) -> LotteryRound | HttpRes
     return lottery_round
 
 
+# Refusals about the state of things (the same for everyone): the short page, before the user is loaded.
+STATE_REFUSALS = frozenset({"intake_not_open", "intake_closed", "slot_unavailable"})
+
+
+def _public_page(
+    request: HttpRequest,
+    kind: str,
+    render_page: Callable[[dt.datetime], page_cache.Rendered],
+    *,
+    counts_key: str | None = None,
+    version_keys: Sequence[str] = (),
+) -> HttpResponse:
+    """A public lottery page, rendered once (without the request: base_public.html) and served
+    from the cache to everyone (lottery/page_cache.py): the intake crowd costs one cache read each."""
+    now = _now()
+    key = f"lottery:page:{kind}:{get_language()}:{request.get_full_path()}"
+    rendered = page_cache.page(key, now, lambda: render_page(now), counts_key=counts_key, version_keys=version_keys)
+    return HttpResponse(rendered.html, status=rendered.status)
+
+
+def _public_error(request: HttpRequest, message: object, status: int) -> page_cache.Rendered:
+    html = render_to_string("lottery/refused.html", {"message": message, "path": request.path})
+    return page_cache.Rendered(html, status=status)
+
+
 @require_GET
 def index(request: HttpRequest) -> HttpResponse:
     """Rounds taking entries now, and recent rounds with their results."""
-    now = _now()
-    context = {"open_rounds": selectors.rounds_in_intake(now), "rounds": selectors.rounds_recent(), "now": now}
-    return render(request, "lottery/index.html", context)
+
+    def page(now: dt.datetime) -> page_cache.Rendered:
+        rounds = selectors.rounds_recent()
+        open_rounds = selectors.rounds_in_intake(now)
+        context = {"open_rounds": open_rounds, "rounds": rounds, "now": now, "path": request.path}
+        instants = [m for r in [*rounds, *open_rounds] for m in (r.intake_opens_at, r.intake_closes_at)]
+        html = render_to_string("lottery/index.html", context)
+        return page_cache.Rendered(html, changes_at=page_cache.Rendered.instants(*instants))
+
+    return _public_page(request, "index", page, version_keys=[page_cache.ROUNDS_VERSION_KEY])
 
 
 @require_GET
 def round_detail(request: HttpRequest, round_id: int) -> HttpResponse:
     """The public page of a round: calendar, rooms in the lottery, the seed commitment from close,
     the seed, download and verification once published."""
-    found = _round_or_404(request, round_id)
-    if isinstance(found, HttpResponse):
-        return found
-    now = _now()
-    context = {
-        "round": found,
-        "facilities": selectors.round_facilities(found),
-        "intake_open": found.intake_is_open(now),
-        "entry_count": selectors.round_entry_count(found),
-        "published": found.state in (RoundState.PUBLISHED, RoundState.FINISHED),
-    }
-    return render(request, "lottery/round.html", context)
+
+    def page(now: dt.datetime) -> page_cache.Rendered:
+        found = selectors.round_get(round_id)
+        if found is None:
+            return _public_error(request, MESSAGES["unknown_round"], 404)
+        context = {
+            "round": found,
+            "facilities": selectors.round_facilities(found),
+            "intake_open": found.intake_is_open(now),
+            "entry_count": selectors.round_entry_count(found),
+            "published": found.state in (RoundState.PUBLISHED, RoundState.FINISHED),
+            "stale_seconds": int(page_cache.stale_seconds()),
+            "path": request.path,
+        }
+        html = render_to_string("lottery/round.html", context)
+        changes_at = page_cache.Rendered.instants(found.intake_opens_at, found.intake_closes_at)
+        return page_cache.Rendered(html, changes_at=changes_at)
+
+    return _public_page(
+        request,
+        "round",
+        page,
+        counts_key=page_cache.round_version_key(round_id),
+        version_keys=[page_cache.ROUNDS_VERSION_KEY],
+    )
 
 
 @require_GET
 def round_room(request: HttpRequest, round_id: int, room_id: int) -> HttpResponse:
-    """Entries per day and band of one room, with links to apply while intake is open."""
-    found = _round_or_404(request, round_id)
-    if isinstance(found, HttpResponse):
-        return found
-    lottery_room = next((lr for lr in selectors.round_rooms(found) if lr.room_id == room_id), None)
-    if lottery_room is None:
-        return _error(request, MESSAGES["not_in_lottery"], 404)
-    grid = selectors.room_grid(found, lottery_room)
-    context = {"round": found, "grid": grid, "room": lottery_room.room, "intake_open": found.intake_is_open(_now())}
-    return render(request, "lottery/room.html", context)
+    """Entries per day and band of one room, with links to apply while intake is open. The counts
+    may be a few seconds old (the page says so)."""
+
+    def page(now: dt.datetime) -> page_cache.Rendered:
+        found = selectors.round_get(round_id)
+        if found is None:
+            return _public_error(request, MESSAGES["unknown_round"], 404)
+        lottery_room = next((lr for lr in selectors.round_rooms(found) if lr.room_id == room_id), None)
+        if lottery_room is None:
+            return _public_error(request, MESSAGES["not_in_lottery"], 404)
+        grid = selectors.room_grid(found, lottery_room)
+        context = {
+            "round": found,
+            "grid": grid,
+            "room": lottery_room.room,
+            "intake_open": found.intake_is_open(now),
+            "stale_seconds": int(page_cache.stale_seconds()),
+            "path": request.path,
+        }
+        html = render_to_string("lottery/room.html", context)
+        changes_at = page_cache.Rendered.instants(found.intake_opens_at, found.intake_closes_at)
+        return page_cache.Rendered(html, changes_at=changes_at)
+
+    # The cells show whether a slot is held (blocks, closures): the room's facility version too.
+    room = booking_selectors.room_with_bands(room_id)
+    facility_keys = [availability_cache.facility_version_key(room[0].facility_id)] if room is not None else []
+    return _public_page(
+        request,
+        "room",
+        page,
+        counts_key=page_cache.round_version_key(round_id),
+        version_keys=[page_cache.ROUNDS_VERSION_KEY, *facility_keys],
+    )
 
 
-@login_required
+def _intake_refusal(lottery_round: LotteryRound | None, now: dt.datetime) -> str | None:
+    """Whether the round takes entries now, by its (cached) dates and state: the services decide
+    the same way (lottery.services._check_intake)."""
+    if lottery_round is None or lottery_round.intake_is_open(now):
+        return None
+    if lottery_round.state in (RoundState.SCHEDULED, RoundState.OPEN) and now < lottery_round.intake_opens_at:
+        return "intake_not_open"
+    return "intake_closed"
+
+
+def _refused(request: HttpRequest, code: str, status: int, back_url: str = "") -> HttpResponse:
+    """The short refusal page with the X-Refusal header (as reservations' booking refusals), the
+    same for everyone: rendered once per process for each language, message and slot."""
+    message = MESSAGES.get(code) or BOOKING_MESSAGES[code]
+    response = HttpResponse(_refusal_page(get_language(), str(message), back_url, request.path), status=status)
+    response[REFUSAL_HEADER] = code
+    return response
+
+
+@lru_cache(maxsize=4096)
+def _refusal_page(language: str, message: str, back_url: str, path: str) -> str:
+    return render_to_string("lottery/refused.html", {"message": message, "back_url": back_url, "path": path})
+
+
 @require_http_methods(["GET", "POST"])
 def apply(request: HttpRequest, room_id: int, day: dt.date) -> HttpResponse:
-    """GET: confirm the slot, name (individual or group) and what happens next. POST: apply."""
-    resident = _resident(request)
-    if resident is None:
-        return _error(request, NO_RESIDENT, 403)
+    """GET: confirm the slot, name (individual or group) and what happens next. POST: apply.
+
+    The room, its bands and the round come from the caches; a POST outside the intake window is
+    refused before the user is loaded (the early crowd re-posts every fraction of a second)."""
+    if SESSION_KEY not in request.session:
+        return redirect_to_login(request.get_full_path())
     found = selectors.slot_room(room_id)
     if found is None:
         return _error(request, BOOKING_MESSAGES["unknown_room"], 404)
@@ -117,9 +220,16 @@ def apply(request: HttpRequest, room_id: int, day: dt.date) -> HttpResponse:
         chosen = parse_band_ids(raw_bands, bands)
     except BookingError as error:
         return _error(request, error.message, error.status)
+    lottery_round = selectors.round_for(room.facility.group_id, booking_domain.month_start(day))
+    back_url = reverse("lottery:round_room", args=[lottery_round.pk, room.pk]) if lottery_round else ""
+    if request.method == "POST" and (code := _intake_refusal(lottery_round, _now())) is not None:
+        return _refused(request, code, 409, back_url)
+    if not request.user.is_authenticated:  # the session names a user who no longer may log in
+        return redirect_to_login(request.get_full_path())
+    resident = _resident(request)
+    if resident is None:
+        return _error(request, NO_RESIDENT, 403)
     groups = resident_groups(resident)
-    month = booking_domain.month_start(day)
-    lottery_round = LotteryRound.objects.filter(facility_group_id=room.facility.group_id, use_month=month).first()
     context = {
         "room": room,
         "day": day,
@@ -136,6 +246,8 @@ def apply(request: HttpRequest, room_id: int, day: dt.date) -> HttpResponse:
         return render(
             request, "lottery/apply.html", {**context, "error": BOOKING_MESSAGES["not_group_member"]}, status=403
         )
+    if client_gone(request):  # the resident gave up waiting: make no entry nobody will be told of
+        return dropped()
     try:
         entry = services.entry_apply(
             resident=resident,
@@ -148,10 +260,25 @@ def apply(request: HttpRequest, room_id: int, day: dt.date) -> HttpResponse:
             now=_now(),
         )
     except BookingError as error:
-        return render(request, "lottery/apply.html", {**context, "error": error.message}, status=error.status)
+        if error.code in STATE_REFUSALS:
+            return _refused(request, error.code, error.status, back_url)
+        response = render(request, "lottery/apply.html", {**context, "error": error.message}, status=error.status)
+        response[REFUSAL_HEADER] = error.code
+        return response
     messages.success(
         request,
         gettext("抽選に申し込みました（第%(rank)s希望）。受付期間中は変更・取下げができます。") % {"rank": entry.rank},
+    )
+    messages.info(
+        request,
+        gettext(
+            "このあとの流れ: %(draw)sに抽選し、結果をこのページとメールでお知らせします。"
+            "当選したら%(confirm)sまでに当選を確定し、使用料をお支払いください。"
+        )
+        % {
+            "draw": date_format(timezone.localtime(entry.round.draw_at), gettext("Y年n月j日(D) H:i")),
+            "confirm": date_format(timezone.localtime(entry.round.confirm_by), gettext("Y年n月j日(D) H:i")),
+        },
     )
     return redirect("lottery:my_entries")
 

@@ -64,6 +64,8 @@ def _client() -> stripe.StripeClient:
         stripe_version=API_VERSION,
         base_addresses={"api": settings.STRIPE_API_BASE},
         max_network_retries=2,
+        # The SDK's default waits 80 s per attempt; a slow Stripe must not hold a web worker.
+        http_client=stripe.RequestsClient(timeout=settings.STRIPE_TIMEOUT_SECONDS),
     )
 
 

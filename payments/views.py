@@ -19,11 +19,14 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
+from django_otp.decorators import otp_required
 
+from reservations.audit import audited
 from reservations.domain import TOKYO
 from reservations.errors import MESSAGES, BookingError
-from reservations.models import Facility, Reservation, ReservationState, Resident, User
+from reservations.models import Reservation, ReservationState, Resident, User
 from reservations.selectors import reservation_for_resident
+from reservations.staff import StaffScope, staff_scope
 
 from . import documents, domain, gateway, selectors, services
 from .models import PAID, Method, Payment
@@ -118,7 +121,25 @@ def _pdf(body: bytes, name: str) -> HttpResponse:
     return response
 
 
+def _verified_staff(request: HttpRequest) -> bool:
+    """Staff see residents' documents once past the second factor (the view is audited), only for
+    the facilities their role covers (`_staff_sees`)."""
+    user = request.user
+    return bool(user.is_staff and getattr(user, "is_verified", lambda: False)())
+
+
+def _staff_scope(request: HttpRequest) -> StaffScope | None:
+    return staff_scope(cast(User, request.user)) if _verified_staff(request) else None
+
+
+def _staff_sees(request: HttpRequest, facility_id: int) -> bool:
+    """A verified staff login whose role covers this facility (staff of facility B see nothing of A's)."""
+    scope = _staff_scope(request)
+    return scope is not None and scope.sees_facility(facility_id)
+
+
 @login_required
+@audited("payments")
 @require_GET
 def receipt(request: HttpRequest, payment_id: int) -> HttpResponse:
     """The receipt (領収書) of a paid payment, for its resident or for staff."""
@@ -128,7 +149,7 @@ def receipt(request: HttpRequest, payment_id: int) -> HttpResponse:
     found = payment.first()
     resident = _resident(request)
     allowed = found is not None and (
-        cast(User, request.user).is_staff
+        _staff_sees(request, found.facility_id)
         or (resident is not None and reservation_for_resident(resident, found.reservation_id) is not None)
     )
     if found is None or not allowed or found.method == Method.EXEMPT:
@@ -137,13 +158,17 @@ def receipt(request: HttpRequest, payment_id: int) -> HttpResponse:
 
 
 @login_required
+@audited("payments")
 @require_GET
 def permit(request: HttpRequest, reservation_id: int) -> HttpResponse:
     """The use permit (使用許可書) of a confirmed booking, for its resident or for staff."""
     resident = _resident(request)
-    if cast(User, request.user).is_staff:
+    scope = _staff_scope(request)
+    if scope is not None:
         reservation = (
-            Reservation.objects.select_related("room__facility", "resident", "group").filter(pk=reservation_id).first()
+            Reservation.objects.select_related("room__facility", "resident", "group")
+            .filter(scope.facility_q("room__facility"), pk=reservation_id)
+            .first()
         )
     else:
         reservation = reservation_for_resident(resident, reservation_id) if resident is not None else None
@@ -172,22 +197,35 @@ def _date_param(request: HttpRequest) -> dt.date:
 
 
 @staff_member_required
+@otp_required  # staff pages need the second factor (kiosks/two_factor.py)
+@audited("payments")
 @require_GET
 def cash_up(request: HttpRequest) -> HttpResponse:
-    """The daily cash-up (日計表) of one facility's counter."""
+    """The daily cash-up (日計表) of one facility's counter: only facilities within the staff
+    member's scope (another facility's id is not found)."""
     day = _date_param(request)
-    facilities = list(Facility.objects.order_by("code"))
+    scope = _staff_scope(request)
+    facilities = list(scope.facilities().order_by("code")) if scope is not None else []
     facility_id = request.GET.get("facility", "")
-    facility = next((f for f in facilities if str(f.pk) == facility_id), facilities[0] if facilities else None)
+    facility = next((f for f in facilities if str(f.pk) == facility_id), None)
+    if facility_id and facility is None:
+        return _error(request, MESSAGES["unknown_facility"], 404)
+    facility = facility or (facilities[0] if facilities else None)
     report = selectors.cash_up(facility_id=facility.pk, day=day) if facility else None
     context = {"facilities": facilities, "facility": facility, "day": day, "report": report}
     return render(request, "payments/cash_up.html", context)
 
 
 @staff_member_required
+@otp_required
+@audited("payments")
 @require_GET
 def reconciliation_csv(request: HttpRequest) -> HttpResponse:
-    """Payments received on a day against their bookings, mismatches named (収納消込), as CSV."""
+    """Payments received on a day against their bookings, mismatches named (収納消込), as CSV.
+    Every facility's: for ward-wide roles only (system admin, auditor)."""
+    scope = _staff_scope(request)
+    if scope is None or not scope.ward_wide:
+        return _error(request, _("この操作を行う権限がありません。"), 403)
     day = _date_param(request)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="reconciliation-{day.isoformat()}.csv"'

@@ -18,6 +18,7 @@ from . import services
 from .account_forms import GroupRegistrationForm, ProfileForm, ResidentRegistrationForm
 from .errors import BookingError
 from .models import Channel, Group, Resident, ResidentStatus
+from .ratelimits import limit_posts, per_ip
 
 # The user number of a registration just made, kept in the (anonymous) session so that reloading
 # the "what happens next" page still shows it, and so it is never put in a URL.
@@ -31,6 +32,7 @@ def _resident_of(request: HttpRequest) -> Resident | None:
 
 
 @require_http_methods(["GET", "POST"])
+@limit_posts("register", per_ip("register_ip"))
 def register(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         messages.info(request, _("すでにログインしています。登録内容はこのページで確認できます。"))

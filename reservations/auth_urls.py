@@ -11,21 +11,27 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from .account_forms import NewPasswordForm, ResetRequestForm, UserNumberAuthenticationForm
+from .ratelimits import limit_posts, per_ip, per_ip_and_field
 
 urlpatterns = [
     path(
         "login/",
-        auth_views.LoginView.as_view(authentication_form=UserNumberAuthenticationForm),
+        # Login attempts per address and per (address, user number); never per user number alone.
+        limit_posts("login", per_ip("login_ip"), per_ip_and_field("login_account", "username"))(
+            auth_views.LoginView.as_view(authentication_form=UserNumberAuthenticationForm)
+        ),
         name="login",
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(
         "password_reset/",
-        auth_views.PasswordResetView.as_view(
-            form_class=ResetRequestForm,
-            subject_template_name="registration/password_reset_subject.txt",
-            email_template_name="registration/password_reset_email.html",
-            extra_email_context={"ward_name": settings.WARD_NAME},
+        limit_posts("password_reset", per_ip("password_reset_ip"), per_ip_and_field("password_reset_address", "email"))(
+            auth_views.PasswordResetView.as_view(
+                form_class=ResetRequestForm,
+                subject_template_name="registration/password_reset_subject.txt",
+                email_template_name="registration/password_reset_email.html",
+                extra_email_context={"ward_name": settings.WARD_NAME},
+            )
         ),
         name="password_reset",
     ),

@@ -41,6 +41,11 @@ def _facility_version_key(facility_id: int) -> str:
     return f"avail:v:{facility_id}"
 
 
+def facility_version_key(facility_id: int) -> str:
+    """The cache key of a facility's version, for pages elsewhere that depend on its availability."""
+    return _facility_version_key(facility_id)
+
+
 def _new_version(key: str) -> int:
     cache.add(key, secrets.randbits(60), timeout=None)
     return int(cache.get(key) or 0)
@@ -60,6 +65,18 @@ def bump_facility(facility_id: int) -> None:
         _bump(_facility_version_key(facility_id))
     except Exception:
         logger.warning("availability cache: could not bump facility %s", facility_id, exc_info=True)
+
+
+def facility_version(facility_id: int) -> int | None:
+    """The facility's current version (None with the cache down). Live availability sends it with
+    each change, and the cached pages carry the version they were rendered at, so a browser can
+    tell a page that is older than the change it was told about."""
+    try:
+        value = cache.get(_facility_version_key(facility_id))
+    except Exception:
+        logger.warning("availability cache unavailable", exc_info=True)
+        return None
+    return int(value) if value is not None else None
 
 
 def bump_catalogue() -> None:
@@ -104,6 +121,12 @@ def _catalogue_version() -> int:
     return version
 
 
+def catalogue_version() -> int:
+    """The catalogue's version as this process last read it (re-read at most every
+    CATALOGUE_VERSION_MEMO_SECONDS; -1 with the cache down)."""
+    return _catalogue_version()
+
+
 def _catalogue_entry(key: str, compute: Callable[[], T]) -> T:
     version = _catalogue_version()
     memo = _catalogue_memo.get(key)
@@ -134,7 +157,15 @@ def facility_cells(facility_id: int, first: dt.date, last: dt.date, compute: Cal
 def facility_page(
     facility_id: int, parts: str, now: dt.datetime, render: Callable[[], str], *, opens_second: int = 0
 ) -> str:
-    """A rendered availability page, shared by everyone who asks for it.
+    """A rendered availability page, shared by everyone who asks for it (see `facility_page_versioned`)."""
+    return facility_page_versioned(facility_id, parts, now, render, opens_second=opens_second)[0]
+
+
+def facility_page_versioned(
+    facility_id: int, parts: str, now: dt.datetime, render: Callable[[], str], *, opens_second: int = 0
+) -> tuple[str, int | None]:
+    """A rendered availability page, shared by everyone who asks for it, with the facility version
+    it was rendered at (None with the cache down: then it is rendered now, so it is current).
 
     It is current while the facility's version, the catalogue version and the minute are those it
     was rendered at (past slots and the booking window move with the clock, by the minute; the
@@ -150,20 +181,21 @@ def facility_page(
         stamp = (found.get(version_key) or _new_version(version_key), _catalogue_version(), minute)
     except Exception:
         logger.warning("availability cache unavailable", exc_info=True)
-        return render()
+        return render(), None
     entry = found.get(key)
     if entry is not None and entry[0] == stamp:
-        return str(entry[1])
+        return str(entry[1]), int(stamp[0])
     try:
         rendering = cache.add(f"{key}:rendering", 1, timeout=RENDER_LOCK_SECONDS)
     except Exception:  # noqa: BLE001
         rendering = True
     if not rendering and entry is not None:
-        return str(entry[1])  # someone is re-rendering it: the previous rendering, meanwhile
+        # Someone is re-rendering it: the previous rendering meanwhile, with its older version.
+        return str(entry[1]), int(entry[0][0])
     html = render()
     try:
         cache.set(key, (stamp, html), ENTRY_SECONDS)
         cache.delete(f"{key}:rendering")
     except Exception:
         logger.warning("availability cache: could not store %s", key, exc_info=True)
-    return html
+    return html, int(stamp[0])

@@ -7,6 +7,7 @@ every time. Rows go in with bulk_create and every demo login shares one password
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import random
 from collections import Counter
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from . import domain
 from .models import (
@@ -36,6 +38,8 @@ from .models import (
     Room,
     RoomEquipment,
     RoomUnit,
+    StaffProfile,
+    StaffRole,
     Tariff,
     TimeBand,
     User,
@@ -51,6 +55,13 @@ DEMO_RESIDENT = "10000001"
 DEMO_OUTSIDER = "10000002"
 STAFF_USER = "staff01"
 ADMIN_USER = "admin"
+# Staff terminal roles (all with STAFF_PASSWORD): counter staff and a manager of two community
+# centres, an admin of their department, a read-only auditor.
+MANAGER_USER = "manager01"
+DEPARTMENT_USER = "dept01"
+AUDITOR_USER = "audit01"
+DEMO_COUNTERS = ("kumin-center", "kasuga-center")
+DEMO_DEPARTMENT = "kumin"
 FIRST_USER_NUMBER = 10_000_001
 DEMO_MONTHS = 4  # the start month and the next three
 BOOKING_MONTHS = 2  # first-come is open for the current and the next month only
@@ -675,9 +686,11 @@ def build_ward(*, seed: int, residents: int, start_month: dt.date, now: dt.datet
         staff = _staff_users()
         purposes = _purposes()
         sites = _catalogue(rng, purposes, summary)
+        _staff_roles(staff)
         closed = _closures(rng, sites, start, summary)
         people, groups = _people(rng, residents, start, now, staff, summary)
         _bookings(rng, sites, closed, people, groups, start, now, staff, summary)
+        staff_second_factor()
     return summary
 
 
@@ -695,6 +708,47 @@ def _staff_users() -> User:
     staff.set_password(STAFF_PASSWORD)
     staff.save(update_fields=["password"])
     return staff
+
+
+def _staff_roles(counter_staff: User) -> None:
+    """The demo staff terminal: staff01 at two counters, a manager of the same two centres, an admin
+    of their department and an auditor (reservations.staff decides what each may see and do)."""
+    counters = list(Facility.objects.filter(code__in=DEMO_COUNTERS))
+    department = Department.objects.get(code=DEMO_DEPARTMENT)
+    accounts = [
+        (counter_staff, StaffRole.COUNTER, counters, []),
+        (_staff_login(MANAGER_USER), StaffRole.FACILITY_MANAGER, counters, []),
+        (_staff_login(DEPARTMENT_USER), StaffRole.DEPARTMENT_ADMIN, [], [department]),
+        (_staff_login(AUDITOR_USER), StaffRole.AUDITOR, [], []),
+    ]
+    for user, role, facilities, departments in accounts:
+        profile, _ = StaffProfile.objects.update_or_create(user=user, defaults={"role": role})
+        profile.facilities.set(facilities)
+        profile.departments.set(departments)
+
+
+def _staff_login(user_number: str) -> User:
+    user, _ = User.objects.update_or_create(
+        user_number=user_number,
+        defaults={"email": f"{user_number}@example.jp", "is_staff": True, "is_superuser": False, "is_active": True},
+    )
+    user.set_password(STAFF_PASSWORD)
+    user.save(update_fields=["password"])
+    return user
+
+
+# The demo staff's authenticator secret, published on purpose like their passwords: every demo staff
+# login has a confirmed TOTP device with this key, so one entry in an authenticator app (or
+# `manage.py demo_totp`, which prints the current code) gets a visitor past the second factor.
+DEMO_TOTP_SECRET = base64.b32encode(b"shisetsu-demo-2fa-26").decode("ascii")
+
+
+def staff_second_factor() -> None:
+    """Give every staff login of the demo its authenticator (DEMO_TOTP_SECRET)."""
+    key = base64.b32decode(DEMO_TOTP_SECRET).hex()
+    for user in User.objects.filter(is_staff=True):
+        TOTPDevice.objects.filter(user=user).exclude(name="demo").delete()
+        TOTPDevice.objects.update_or_create(user=user, name="demo", defaults={"key": key, "confirmed": True})
 
 
 def _purposes() -> dict[str, int]:

@@ -223,3 +223,53 @@ def admission_at(*, rank: int, opens_at: dt.datetime, rules: WaitingRoomRules) -
     # Rounded up to the microsecond, so that at the instant returned the place is surely in.
     micros = math.ceil(max(0, rank + 1 - burst) / rules.admit_per_second * 1_000_000)
     return arrivals_end(opens_at, rules) + dt.timedelta(microseconds=micros)
+
+
+# --- 和暦 (the Japanese era calendar) ------------------------------------------------------------
+
+# (first day of the era, its name, its romanised name), newest first. Dates before Meiji 6 (1873,
+# when Japan adopted the Gregorian calendar) have no era year here.
+ERAS: tuple[tuple[dt.date, str, str], ...] = (
+    (dt.date(2019, 5, 1), "令和", "Reiwa"),
+    (dt.date(1989, 1, 8), "平成", "Heisei"),
+    (dt.date(1926, 12, 25), "昭和", "Showa"),
+    (dt.date(1912, 7, 30), "大正", "Taisho"),
+    (dt.date(1873, 1, 1), "明治", "Meiji"),
+)
+MEIJI_FIRST_YEAR = 1868
+WEEKDAYS_JA = "月火水木金土日"
+
+
+@dataclass(frozen=True)
+class EraYear:
+    name: str  # 令和
+    romanised: str  # Reiwa
+    year: int  # 1 for the first year (元年)
+
+    @property
+    def japanese(self) -> str:
+        """令和8年; the first year of an era is 元年 (令和元年)."""
+        return f"{self.name}{'元' if self.year == 1 else self.year}年"
+
+    @property
+    def english(self) -> str:
+        return f"{self.romanised} {self.year}"
+
+
+def era_year(day: dt.date) -> EraYear | None:
+    """The era and year of the era of a Gregorian date (2026-12-07 → 令和8年); None before 1873."""
+    for first_day, name, romanised in ERAS:
+        if day >= first_day:
+            start_year = MEIJI_FIRST_YEAR if name == "明治" else first_day.year
+            return EraYear(name, romanised, day.year - start_year + 1)
+    return None
+
+
+def date_with_era(day: dt.date, *, weekday: bool = False) -> str:
+    """The Gregorian date with its era year beside it, as residents expect on confirmations:
+    2026年12月7日（令和8年）, or 2026年12月7日(月)（令和8年） with the weekday."""
+    text = f"{day.year}年{day.month}月{day.day}日"
+    if weekday:
+        text += f"({WEEKDAYS_JA[day.weekday()]})"
+    era = era_year(day)
+    return f"{text}（{era.japanese}）" if era else text

@@ -317,6 +317,41 @@ class StaffProfile(models.Model):
         return f"{self.user} ({self.get_role_display()})"
 
 
+class AuditEntry(models.Model):
+    """One line of the audit log (監査ログ): every staff action and every staff view or export of
+    personal data. Append-only (a PostgreSQL trigger refuses UPDATE and DELETE) and hash-chained:
+    `hash` is SHA-256 over the canonical form of the entry including `prev_hash`, so changing or
+    removing any entry breaks every later link (`manage.py audit_verify`). Written only through
+    `reservations.audit.record`."""
+
+    seq = models.PositiveBigIntegerField(_("通番"), unique=True)
+    at = models.DateTimeField(_("日時"), db_index=True)
+    actor = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("操作者")
+    )
+    # The login id at the time, kept in the chained text so the entry stays verifiable on its own.
+    actor_label = models.CharField(_("操作者ID"), max_length=20, blank=True)
+    actor_role = models.CharField(_("役割"), max_length=20, blank=True)
+    action = models.CharField(_("操作"), max_length=64, db_index=True)
+    target = models.CharField(_("操作の対象"), max_length=255, blank=True)
+    details = models.JSONField(_("詳細"), default=dict, blank=True)
+    request_id = models.CharField(_("リクエストID"), max_length=64, blank=True)
+    ip = models.CharField(_("IPアドレス"), max_length=45, blank=True)
+    prev_hash = models.CharField(_("直前のハッシュ"), max_length=64)
+    hash = models.CharField(_("ハッシュ"), max_length=64, unique=True)
+
+    class Meta:
+        verbose_name = _("監査ログ")
+        verbose_name_plural = _("監査ログ")
+        ordering = ["-seq"]
+        constraints = [
+            models.CheckConstraint(condition=Q(seq__gte=1), name="audit_entry_seq_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.action} {self.target}"
+
+
 class ResidentStatus(models.TextChoices):
     PENDING = "pending", _("仮登録（窓口で本人確認待ち）")
     ACTIVE = "active", _("有効")
@@ -345,6 +380,8 @@ class Resident(models.Model):
     )
     # The PIN for the kiosk tablets (利用者端末), hashed like a password; blank until one is set.
     kiosk_pin = models.CharField(_("利用者端末の暗証番号"), max_length=128, blank=True, editable=False)
+    # When the retention rule replaced the personal data (reservations/retention.py); null: not yet.
+    anonymised_at = models.DateTimeField(_("匿名化日時"), null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("利用者")
@@ -372,6 +409,8 @@ class Group(models.Model):
     member_count = models.PositiveIntegerField(_("構成員数"))
     resident_member_count = models.PositiveIntegerField(_("うち区内在住・在勤・在学者数"))
     status = models.CharField(_("状態"), max_length=10, choices=ResidentStatus.choices, default=ResidentStatus.PENDING)
+    # Where the group was registered (the monthly report splits valid users by it).
+    registered_channel = models.CharField(_("登録経路"), max_length=10, choices=Channel.choices, default=Channel.WEB)
     registered_at = models.DateTimeField(_("登録日時"), default=timezone.now)
     activated_at = models.DateTimeField(_("本登録日時"), null=True, blank=True)
 
@@ -520,3 +559,42 @@ def booking_rules(group: FacilityGroup) -> BookingRules:
         outsider_surcharge_percent=group.outsider_surcharge_percent,
         commercial_surcharge_percent=group.commercial_surcharge_percent,
     )
+
+
+class ResidentPreference(models.Model):
+    """What a resident chose for themselves: the language of e-mails (set when they switch the site's
+    language while logged in; blank: Japanese), and the secret of their calendar feed (a random
+    token in the feed's URL, so calendar apps can subscribe without a login; reset makes a new one
+    and the old URL stops working at once)."""
+
+    resident = models.OneToOneField(
+        Resident, on_delete=models.CASCADE, primary_key=True, related_name="preference", verbose_name=_("利用者")
+    )
+    language = models.CharField(_("お知らせの言語"), max_length=8, blank=True)
+    calendar_token = models.CharField(_("カレンダー配信のトークン"), max_length=64, unique=True, null=True, blank=True)
+    calendar_token_created_at = models.DateTimeField(_("カレンダー配信の発行日時"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("利用者の設定")
+        verbose_name_plural = _("利用者の設定")
+
+    def __str__(self) -> str:
+        return str(self.resident_id)
+
+
+class ReservationReminder(models.Model):
+    """The marker that a booking's reminder e-mail (利用日のお知らせ) went out: at most one per booking,
+    under the database's UNIQUE constraint, written in the same transaction as the sending."""
+
+    reservation = models.OneToOneField(
+        Reservation, on_delete=models.CASCADE, related_name="reminder", verbose_name=_("予約")
+    )
+    sent_at = models.DateTimeField(_("送信日時"))
+    language = models.CharField(_("言語"), max_length=8)
+
+    class Meta:
+        verbose_name = _("利用日のお知らせ")
+        verbose_name_plural = _("利用日のお知らせ")
+
+    def __str__(self) -> str:
+        return f"{self.reservation_id}@{self.sent_at:%Y-%m-%d}"

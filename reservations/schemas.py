@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal, cast
 
 from django.utils import timezone
 from ninja import Schema
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, Field, WithJsonSchema
 
 from .models import Facility, FacilityKind, Reservation, Room, TimeBand
 from .selectors import Availability
@@ -20,6 +20,12 @@ SlotState = Literal["free", "taken", "closed", "unavailable"]
 
 # Moments are given in Japan time (+09:00) whether they come from the database (UTC) or a service.
 LocalDateTime = Annotated[dt.datetime, AfterValidator(timezone.localtime)]
+# A time of day in Japan ("09:00:00"). Documented by its pattern: JSON Schema's "time" format means
+# RFC 3339's full-time, with an offset, which a wall-clock time of a facility does not have.
+LocalTime = Annotated[
+    dt.time,
+    WithJsonSchema({"type": "string", "pattern": r"^\d{2}:\d{2}(:\d{2}(\.\d+)?)?$", "example": "09:00:00"}),
+]
 
 
 class ErrorOut(Schema):
@@ -43,8 +49,8 @@ class TimeBandOut(Schema):
     id: int
     code: str
     label: str
-    starts_at: dt.time
-    ends_at: dt.time
+    starts_at: LocalTime
+    ends_at: LocalTime
 
 
 class RoomOut(Schema):
@@ -103,8 +109,8 @@ class FacilityDetail:
 
 
 class FacilityDetailOut(FacilityOut):
-    opens_at: dt.time
-    closes_at: dt.time
+    opens_at: LocalTime
+    closes_at: LocalTime
     rooms: list[RoomOut]
     time_bands: list[TimeBandOut]
 

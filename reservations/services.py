@@ -31,6 +31,7 @@ from .models import (
     ReservationKind,
     ReservationState,
     Resident,
+    ResidentPreference,
     ResidentStatus,
     Room,
     RoomEquipment,
@@ -460,9 +461,11 @@ def resident_register(
     channel: str,
     now: dt.datetime,
     activated_by: User | None = None,
+    facility: Facility | None = None,
 ) -> Resident:
     """Register an individual. Online registrations are provisional (仮登録) until counter staff
-    check an ID; a counter registration by staff (`activated_by`) is active at once."""
+    check an ID; a counter registration by staff (`activated_by`) is active at once, and records the
+    counter's `facility` (what staff scoping looks at)."""
     for _attempt in range(5):
         try:
             with transaction.atomic():
@@ -480,18 +483,23 @@ def resident_register(
                     registered_at=now,
                     activated_at=now if active else None,
                     activated_by=activated_by,
+                    registered_facility=facility,
                 )
         except IntegrityError:
             continue  # a user-number collision: draw another
     raise RuntimeError("could not allocate a user number")
 
 
-def resident_activate(*, resident_id: int, staff_user: User, now: dt.datetime) -> Resident:
-    """Activate a pre-registered resident after an ID check at the counter. A conditional UPDATE:
-    two staff clicking at once activate once."""
-    changed = Resident.objects.filter(pk=resident_id, status=ResidentStatus.PENDING).update(
-        status=ResidentStatus.ACTIVE, activated_at=now, activated_by=staff_user
-    )
+def resident_activate(
+    *, resident_id: int, staff_user: User, now: dt.datetime, facility: Facility | None = None
+) -> Resident:
+    """Activate a pre-registered resident after an ID check at the counter (`facility`, when given,
+    becomes the resident's registered counter). A conditional UPDATE: two staff clicking at once
+    activate once."""
+    fields: dict[str, object] = {"status": ResidentStatus.ACTIVE, "activated_at": now, "activated_by": staff_user}
+    if facility is not None:
+        fields["registered_facility"] = facility
+    changed = Resident.objects.filter(pk=resident_id, status=ResidentStatus.PENDING).update(**fields)
     if not changed:
         if not Resident.objects.filter(pk=resident_id).exists():
             raise NotFound("unknown_resident")
@@ -528,8 +536,10 @@ def group_register(
     member_count: int,
     resident_member_count: int,
     now: dt.datetime,
+    channel: str = Channel.WEB,
 ) -> Group:
-    """Register a group (団体登録), pending until counter staff check its member list."""
+    """Register a group (団体登録), pending until counter staff check its member list. `channel`
+    is where it was registered (online by its representative, or at a counter)."""
     if representative.status != ResidentStatus.ACTIVE:
         raise BookingError("not_active", status=403)
     if member_count < GROUP_MIN_MEMBERS:
@@ -544,6 +554,7 @@ def group_register(
             contact_email=contact_email,
             member_count=member_count,
             resident_member_count=resident_member_count,
+            registered_channel=channel,
             registered_at=now,
         )
         group.members.add(representative)
@@ -717,3 +728,24 @@ def reservation_expire_unpaid(*, now: dt.datetime) -> list[int]:
             _notify_after_commit(reservation.room.facility_id, [reservation.date])
         expired.append(reservation_id)
     return expired
+
+
+# --- residents' own settings (calendar feed, language of e-mails) ----------------------------------
+
+
+def resident_calendar_token_reset(*, resident_id: int, now: dt.datetime, enable: bool = True) -> str | None:
+    """Give the resident's calendar feed a new secret token (the old URL stops working at once), or
+    with `enable=False` stop the feed. Returns the new token (None when stopped). One UPSERT-like
+    write on the resident's own preference row; the token is unique in the database."""
+    token = secrets.token_urlsafe(32) if enable else None
+    with transaction.atomic():
+        preference, _ = ResidentPreference.objects.select_for_update().get_or_create(resident_id=resident_id)
+        preference.calendar_token = token
+        preference.calendar_token_created_at = now if enable else None
+        preference.save(update_fields=["calendar_token", "calendar_token_created_at"])
+    return token
+
+
+def resident_language_set(*, resident_id: int, language: str) -> None:
+    """Remember the language the resident chose on the site, for the e-mails sent to them."""
+    ResidentPreference.objects.update_or_create(resident_id=resident_id, defaults={"language": language})

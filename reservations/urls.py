@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 
 from django.urls import path, register_converter
+from django.views.generic import TemplateView
 
-from . import views
+from . import ical_views, language, views
 
 
 class IsoDateConverter:
@@ -37,4 +38,12 @@ urlpatterns = [
     path("my/bookings/", views.my_bookings, name="my_bookings"),
     path("my/bookings/<int:reservation_id>/cancel/", views.cancel, name="cancel"),
     path("lang/<str:code>/", views.switch_language, name="switch_language"),
+    path("lang/", language.set_language, name="set_language"),
+    path("my/calendar/", ical_views.settings_page, name="calendar"),
+    path("calendar/<str:token>.ics", ical_views.feed, name="calendar_feed"),
+    path(
+        "accessibility/",
+        TemplateView.as_view(template_name="reservations/accessibility.html"),
+        name="accessibility",
+    ),
 ]

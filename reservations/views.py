@@ -31,6 +31,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from . import availability_cache, domain, selectors, services
+from .abandoned import client_gone, dropped
 from .domain import Cell
 from .errors import MESSAGES, BookingError
 from .forms import (
@@ -77,6 +78,8 @@ def _today(now: dt.datetime) -> dt.date:
 
 
 REFUSAL_HEADER = "X-Refusal"
+# The facility version a cached availability page was rendered at (see _cached_page).
+AVAILABILITY_VERSION_HEADER = "X-Availability-Version"
 # Refusals about the state of the world, not the input: after a POST they get the short page (the
 # crowd at 09:00 is mostly told "taken", and that answer must be cheap); input errors re-show the form.
 STATE_REFUSALS = frozenset({"slot_taken", "quota", "group_quota", "not_yet_open", "closed_for_booking", "past"})
@@ -214,8 +217,14 @@ def _cached_page(
     CSRF token, messages) can reach anyone else."""
     parts = f"{kind}:{get_language()}:{request.get_full_path()}"
     opens_second = facility.group.first_come_opens_time.second
-    html = availability_cache.facility_page(facility.pk, parts, now, render_page, opens_second=opens_second)
-    return HttpResponse(html)
+    html, version = availability_cache.facility_page_versioned(
+        facility.pk, parts, now, render_page, opens_second=opens_second
+    )
+    response = HttpResponse(html)
+    if version is not None:
+        # static/js/live.js compares it with the version a live update announced (kiosks/live.py).
+        response[AVAILABILITY_VERSION_HEADER] = str(version)
+    return response
 
 
 def _month_context(
@@ -544,6 +553,8 @@ def book(request: HttpRequest, room_id: int, day: dt.date) -> HttpResponse:
     data = form.cleaned_data
     by_id = {b.pk: b for b in bands}
     chosen = [by_id[i] for i in data["bands"]]
+    if client_gone(request):  # the resident gave up waiting: book nothing nobody will be told of
+        return dropped()
     try:
         reservation = services.reservation_create(
             resident=resident,

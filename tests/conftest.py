@@ -60,3 +60,11 @@ def _clear_cache() -> None:
 def now() -> dt.datetime:
     """A fixed moment inside an open first-come window for next month's slots (tests pass it in)."""
     return dt.datetime(2026, 11, 10, 10, 0, tzinfo=TOKYO)
+
+
+@pytest.fixture
+def admin_client(db, admin_user):
+    """pytest-django's admin client, with the second factor the admin site requires verified."""
+    from tests.factories import staff_client
+
+    return staff_client(admin_user)

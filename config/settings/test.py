@@ -1,13 +1,13 @@
 """`make test`: the whole suite on real PostgreSQL and Redis."""
 
 from .base import *  # noqa: F403
-from .base import env
+from .base import POSTGRES_OPTIONS, env
 
 DATABASES = {
     "default": env.db("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/shisetsu"),
 }
 DATABASES["default"]["CONN_MAX_AGE"] = 0
-DATABASES["default"]["OPTIONS"] = {"connect_timeout": 5}
+DATABASES["default"]["OPTIONS"] = {**POSTGRES_OPTIONS, "connect_timeout": 5}
 
 REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")
 CACHES = {
@@ -19,7 +19,14 @@ CACHES = {
         "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
     }
 }
-CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}}
+# Per xdist worker, like the cache: the workers' databases reuse facility ids, their groups must not mix.
+CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {"hosts": [REDIS_URL], "prefix": "asgi-test-" + env("PYTEST_XDIST_WORKER", default="main")},
+    }
+}
+LIVE_KEY_PREFIX = "test-" + env("PYTEST_XDIST_WORKER", default="main") + ":"
 CELERY_BROKER_URL = REDIS_URL
 CELERY_TASK_ALWAYS_EAGER = True
 

@@ -6,26 +6,16 @@ import datetime as dt
 
 from django import template
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.translation import gettext
+from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
-from reservations.domain import Cell
+from reservations.domain import WEEKDAYS_JA, Cell, date_with_era, era_year
 
 register = template.Library()
 
-# (first day of the era, its name), newest first. Dates before Meiji 6 (the Gregorian calendar's
-# adoption in Japan) are not converted.
-ERAS: tuple[tuple[dt.date, str], ...] = (
-    (dt.date(2019, 5, 1), "令和"),
-    (dt.date(1989, 1, 8), "平成"),
-    (dt.date(1926, 12, 25), "昭和"),
-    (dt.date(1912, 7, 30), "大正"),
-    (dt.date(1873, 1, 1), "明治"),
-)
-MEIJI_FIRST_YEAR = 1868
-WEEKDAYS_JA = "月火水木金土日"
 
 CELL_SYMBOLS: dict[Cell, str] = {
     Cell.FREE: "○",
@@ -51,14 +41,6 @@ def _as_date(value: object) -> dt.date | None:
     return None
 
 
-def _era_of(day: dt.date) -> tuple[str, int] | None:
-    for first_day, name in ERAS:
-        if day >= first_day:
-            start_year = MEIJI_FIRST_YEAR if name == "明治" else first_day.year
-            return name, day.year - start_year + 1
-    return None
-
-
 @register.filter
 def wareki(value: object, style: str = "") -> str:
     """A date in the Japanese era calendar: 令和8年12月7日(月); with "month": 令和8年12月;
@@ -66,16 +48,29 @@ def wareki(value: object, style: str = "") -> str:
     day = _as_date(value)
     if day is None:
         return ""
-    era = _era_of(day)
+    era = era_year(day)
     if era is None:
         return day.isoformat()
-    name, year = era
-    year_text = f"{name}{'元' if year == 1 else year}年"
     if style == "year":
-        return year_text
+        return era.japanese
     if style == "month":
-        return f"{year_text}{day.month}月"
-    return f"{year_text}{day.month}月{day.day}日({WEEKDAYS_JA[day.weekday()]})"
+        return f"{era.japanese}{day.month}月"
+    return f"{era.japanese}{day.month}月{day.day}日({WEEKDAYS_JA[day.weekday()]})"
+
+
+@register.filter
+def with_era(value: object, style: str = "") -> str:
+    """The Gregorian date with the era year beside it: 2026年12月7日(月)（令和8年）; "short" leaves
+    out the weekday. In English: Mon 7 Dec 2026 (Reiwa 8)."""
+    day = _as_date(value)
+    if day is None:
+        return ""
+    weekday = style != "short"
+    if not (get_language() or "ja").startswith("en"):
+        return date_with_era(day, weekday=weekday)
+    text = date_format(day, "D j M Y" if weekday else "j M Y")
+    era = era_year(day)
+    return f"{text} ({era.english})" if era else text
 
 
 @register.filter

@@ -150,3 +150,48 @@ class GroupFactory(factory.django.DjangoModelFactory):
     member_count = 10
     resident_member_count = 8
     status = ResidentStatus.ACTIVE
+
+
+# --- staff logins with the second factor ----------------------------------------------------------------
+
+
+def totp_code(device) -> str:
+    """The code an authenticator app holding `device`'s key would show now, and which the device
+    still accepts (a code is accepted once: take the earliest time step inside the tolerance
+    window that comes after the last one used)."""
+    import time
+
+    from django_otp.oath import hotp
+
+    now_t = (int(time.time()) - device.t0) // device.step + device.drift
+    step = max(now_t - device.tolerance, device.last_t + 1)
+    if step > now_t + device.tolerance:
+        raise AssertionError("every code of this time window has been used; move the clock on")
+    return f"{hotp(device.bin_key, step, digits=device.digits):0{device.digits}d}"
+
+
+def totp_device(user: User):
+    """The staff member's confirmed authenticator, enrolled (with a random key) if missing."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).order_by("pk").first()
+    return device or TOTPDevice.objects.create(user=user, name="authenticator", confirmed=True)
+
+
+def verify_second_factor(client, user: User) -> None:
+    """Pass the second factor the way a person does: post the app's current code to the code page."""
+    from django.urls import reverse
+
+    device = totp_device(user)
+    response = client.post(reverse("staff:two_factor_verify"), {"code": totp_code(device)})
+    assert response.status_code == 302, response.content.decode()[:2000]
+
+
+def staff_client(user: User, client=None):
+    """A test client logged in as the staff member `user` with the second factor verified."""
+    from django.test import Client
+
+    client = client or Client()
+    client.force_login(user)
+    verify_second_factor(client, user)
+    return client

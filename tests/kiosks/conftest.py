@@ -63,3 +63,27 @@ def resident():
 
 def login(client: Client, resident, pin: str = PIN):
     return client.post(reverse("kiosks:login"), {"user_number": resident.user.user_number, "pin": pin})
+
+
+def element(html: str, element_id: str) -> str:
+    """The outer HTML of the element with this id (nested elements of the same tag counted), so a
+    test can look at one part of a page."""
+    import re
+
+    start = re.search(rf'<(\w+)[^>]*\sid="{re.escape(element_id)}"', html)
+    assert start, f"no element #{element_id}"
+    tag = start.group(1)
+    depth, position = 0, start.start()
+    for match in re.finditer(rf"<(/?){tag}\b[^>]*>", html[position:]):
+        depth += -1 if match.group(1) else 1
+        if depth == 0:
+            return html[position : position + match.end()]
+    raise AssertionError(f"#{element_id} is not closed")
+
+
+def qr_of(payload: str, label: str) -> str:
+    """The inline SVG a page shows for a QR code of `payload` (the same encoder and settings): a page
+    containing it shows exactly that content as a QR code."""
+    from reservations.templatetags.qr_tags import qr_svg_markup
+
+    return str(qr_svg_markup(payload, label))

@@ -8,16 +8,23 @@ from django.urls import reverse
 
 from reservations.models import Channel, ReservationState, StaffRole
 from reservations.services import reservation_create
-from tests.factories import PASSWORD, FacilityFactory, ResidentFactory, StaffFactory, make_room, make_staff
+from tests.factories import (
+    PASSWORD,
+    FacilityFactory,
+    ResidentFactory,
+    StaffFactory,
+    make_room,
+    make_staff,
+    staff_client,
+)
 from tests.kiosks.conftest import NOW
 
 pytestmark = pytest.mark.django_db
 
 
 def logged_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
+    """Logged in, second factor verified (tests/kiosks/test_two_factor.py tests the factor itself)."""
+    return staff_client(user)
 
 
 @pytest.fixture
@@ -64,8 +71,11 @@ def test_staff_of_one_facility_see_neither_the_residents_nor_the_day_of_another(
 def test_staff_find_a_resident_by_user_number_or_name(desk, facility):
     wanted = ResidentFactory(full_name="白山 次郎", registered_facility=facility)
     other = ResidentFactory(full_name="本郷 三郎", registered_facility=facility)
-    by_number = desk.get(reverse("staff:index"), {"q": wanted.user.user_number}).content.decode()
-    assert wanted.full_name in by_number and other.full_name not in by_number
+    # A whole user number opens that resident's page at once (the card shown at the counter).
+    by_number = desk.get(reverse("staff:index"), {"q": wanted.user.user_number}, follow=True)
+    assert by_number.redirect_chain == [(reverse("staff:resident", args=[wanted.pk]), 302)]
+    page = by_number.content.decode()
+    assert wanted.full_name in page and other.full_name not in page
     by_name = desk.get(reverse("staff:index"), {"q": "白山"}).content.decode()
     assert wanted.user.user_number in by_name and other.full_name not in by_name
 

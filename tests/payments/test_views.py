@@ -18,7 +18,7 @@ from payments import services
 from payments.fake_stripe import FakeStripe
 from payments.models import Method, Payment, Refund, RefundState, State
 from reservations.models import Reservation, ReservationState
-from tests.factories import ResidentFactory
+from tests.factories import ResidentFactory, staff_client
 
 from .conftest import CARD_3DS, CARD_DECLINED, CARD_OK, NOW, book, deliver_all, pay_on_page
 
@@ -119,7 +119,7 @@ def test_checkout_when_stripe_is_unreachable_says_so(client: Client, settings, c
 
 def test_staff_cash_up_reconciliation_csv_and_admin(client: Client, clock, room, staff, other_staff) -> None:
     booking = book(ResidentFactory(), room)
-    client.force_login(staff)
+    staff_client(staff, client)
     add = client.post(
         reverse("admin:payments_payment_add"),
         {"reference": booking.reference.lower(), "method": Method.CASH, "receipt_number": "A-100"},
@@ -155,12 +155,12 @@ def test_admin_refuses_the_requester_as_approver(client: Client, room, staff, ot
     refund = services.refund_request(payment_id=payment.pk, amount=1200, reason="取消", requested_by=staff, now=NOW)
     changelist = reverse("admin:payments_refund_changelist")
 
-    client.force_login(staff)
+    staff_client(staff, client)
     client.post(changelist, {"action": "approve", "_selected_action": [refund.pk]})
     refund.refresh_from_db()
     assert refund.state == RefundState.REQUESTED
 
-    client.force_login(other_staff)
+    staff_client(other_staff, client)
     client.post(changelist, {"action": "approve", "_selected_action": [refund.pk]})
     refund.refresh_from_db()
     assert refund.state in (RefundState.APPROVED, RefundState.SUCCEEDED) and refund.approved_by == other_staff
@@ -178,7 +178,7 @@ def test_admin_pages_render(client: Client, room, staff, other_staff) -> None:
         reservation_id=booking.pk, method=Method.CASH, receipt_number="C-1", staff_user=staff, now=NOW
     )
     refund = services.refund_request(payment_id=payment.pk, amount=100, reason="一部", requested_by=staff, now=NOW)
-    client.force_login(staff)
+    staff_client(staff, client)
     exemption = client.post(
         reverse("admin:payments_exemption_add"),
         {
@@ -212,7 +212,7 @@ def test_admin_pages_render(client: Client, room, staff, other_staff) -> None:
     changelist = reverse("admin:payments_exemption_changelist")
     client.post(changelist, {"action": "approve", "_selected_action": [pending.pk]})
     assert Exemption.objects.get().state == ExemptionState.REQUESTED
-    client.force_login(other_staff)
+    staff_client(other_staff, client)
     client.post(changelist, {"action": "approve", "_selected_action": [pending.pk]})
     assert Exemption.objects.get().state == ExemptionState.APPROVED
 
@@ -252,7 +252,7 @@ def test_receipt_and_permit_pdfs_for_the_resident_and_staff(client: Client, book
     assert client.get(receipt_url).status_code == 404
     assert client.get(permit_url).status_code == 404
 
-    client.force_login(staff)
+    staff_client(staff, client)
     assert client.get(receipt_url).status_code == 200
 
 

@@ -28,7 +28,7 @@ from reservations.models import (
     User,
 )
 from reservations.services import block_create, closure_create, reservation_create
-from tests.factories import FacilityFactory, GroupFactory, ResidentFactory, StaffFactory, make_room
+from tests.factories import FacilityFactory, GroupFactory, ResidentFactory, StaffFactory, make_room, staff_client
 
 pytestmark = pytest.mark.django_db
 
@@ -391,5 +391,5 @@ def test_reservations_cannot_be_deleted_or_edited(admin_client, room, use_day):
 
 
 def test_staff_without_permissions_cannot_open_the_admin(client):
-    client.force_login(StaffFactory())
+    staff_client(StaffFactory(), client)
     assert client.get(changelist(Reservation)).status_code == 403

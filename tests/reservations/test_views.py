@@ -357,7 +357,7 @@ def test_book_page_shows_fee_and_wareki(client, facility, room, resident):
 
     assert response.status_code == 200
     assert "2,400円" in response.text
-    assert "令和8年12月7日(月)" in response.text
+    assert "2026年12月7日(月)（令和8年）" in response.text
     assert "この内容で予約する" in response.text
     for band_pk in band_ids(facility, "am", "pm", "ev"):
         assert f'id="band-{band_pk}"' in response.text  # the span can be extended
