@@ -29,7 +29,7 @@ from django.http import Http404, HttpRequest, HttpResponseBase
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 
-from reservations.audit import bound_request, record_request
+from reservations.audit import record_request, recorded_call
 from reservations.models import Facility, StaffRole
 from reservations.staff import StaffScope, staff_scope
 
@@ -50,26 +50,15 @@ def staff_required(*roles: StaffRole, write: bool = False) -> Callable[[View], V
             if not is_verified(request.user):
                 return second_factor_redirect(request)
             request.staff = scope  # type: ignore[attr-defined]
-            status = 500
-            try:
-                with bound_request(request):
-                    if roles and not scope.has_role(*roles):
-                        status = 403
-                        raise PermissionDenied("この操作の権限がありません。")
-                    if write and not scope.can_write:
-                        status = 403
-                        raise PermissionDenied("閲覧のみの役割では変更できません。")
-                    response = view(request, *args, **kwargs)
-                    status = response.status_code
-                    return response
-            except Http404:
-                status = 404
-                raise
-            except PermissionDenied:
-                status = 403
-                raise
-            finally:
-                record_request(request, area="staff", status=status)
+
+            def gated() -> HttpResponseBase:
+                if roles and not scope.has_role(*roles):
+                    raise PermissionDenied("この操作の権限がありません。")
+                if write and not scope.can_write:
+                    raise PermissionDenied("閲覧のみの役割では変更できません。")
+                return view(request, *args, **kwargs)
+
+            return recorded_call(request, gated, lambda status: record_request(request, area="staff", status=status))
 
         return wrapper
 

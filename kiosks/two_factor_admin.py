@@ -18,11 +18,10 @@ from typing import Any
 from django.contrib import admin
 from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 
-from reservations.audit import admin_log_head, bound_request, record_admin_changes, record_request
+from reservations.audit import admin_log_head, record_admin_changes, record_request, recorded_call
 
 from .two_factor import is_verified, may_use_two_factor, second_factor_redirect
 
@@ -50,21 +49,12 @@ class StaffAdminSite(admin.AdminSite):
         def recorded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             audited = self.has_permission(request)
             log_head = admin_log_head(request.user) if audited else 0
-            status = 500
-            try:
-                with bound_request(request):
-                    response = inner(request, *args, **kwargs)
-                status = response.status_code
-                return response
-            except Http404:
-                status = 404
-                raise
-            except PermissionDenied:
-                status = 403
-                raise
-            finally:
+
+            def done(status: int) -> None:
                 if audited and request.user.is_authenticated:  # not after logging out
                     record_admin_changes(request, log_head)
                     record_request(request, area="admin", status=status)
+
+            return recorded_call(request, lambda: inner(request, *args, **kwargs), done)
 
         return recorded

@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import wraps
-from typing import Any
+from typing import Any, TypeVar
 
 from django.contrib.admin.models import ADDITION, CHANGE, DELETION, LogEntry
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
@@ -42,13 +42,14 @@ from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 from django.dispatch import receiver
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.utils import timezone
 
 from .domain import TOKYO
 from .models import AuditEntry, StaffProfile, User
 
 View = Callable[..., HttpResponse]
+R = TypeVar("R", bound=HttpResponseBase)
 GENESIS_HASH = "0" * 64
 # pg_advisory_xact_lock key of the chain head ("AUDITLOG" as a 64-bit integer).
 CHAIN_LOCK_KEY = int.from_bytes(b"AUDITLOG", "big") - 2**63
@@ -252,6 +253,25 @@ def record_request(
     )
 
 
+def recorded_call(request: HttpRequest, call: Callable[[], R], on_done: Callable[[int], object]) -> R:
+    """Run `call` (a view) bound to `request`, then hand `on_done` the status it ended with: the
+    response's, 404 or 403 for those refusals, 500 for anything else raised."""
+    status = 500
+    try:
+        with bound_request(request):
+            response = call()
+        status = response.status_code
+        return response
+    except Http404:
+        status = 404
+        raise
+    except PermissionDenied:
+        status = 403
+        raise
+    finally:
+        on_done(status)
+
+
 def audited(area: str) -> Callable[[View], View]:
     """Record every request a staff member makes to this view, like `staff_required` does on the
     staff terminal: for staff pages of the apps below kiosks (payments' cash-up, documents), which
@@ -263,27 +283,15 @@ def audited(area: str) -> Callable[[View], View]:
             user = request.user
             if not (user.is_authenticated and user.is_staff):
                 return view(request, *args, **kwargs)
-            status = 500
-            try:
-                with bound_request(request):
-                    response = view(request, *args, **kwargs)
-                status = response.status_code
-                return response
-            except Http404:
-                status = 404
-                raise
-            except PermissionDenied:
-                status = 403
-                raise
-            finally:
-                record_request(request, area=area, status=status)
+            return recorded_call(
+                request,
+                lambda: view(request, *args, **kwargs),
+                lambda status: record_request(request, area=area, status=status),
+            )
 
         return wrapper
 
     return decorate
-
-
-# --- reading (the auditor's pages) ------------------------------------------------------------------
 
 
 def search(
