@@ -185,6 +185,22 @@ RULES: dict[str, Rule] = {
     "staff:today": Rule(STAFF_OF_X),
     "staff:check_in": Rule(WRITERS_OF_X, methods=("POST",), data={"reference": "today_a_reference"}),
     "staff:no_show": Rule(WRITERS_OF_X, methods=("POST",), kwargs={"reservation_id": "today_a"}),
+    # Counter pages of A's things at facility X: staff of facility Y are the IDOR probe.
+    "staff:resident": Rule(STAFF_OF_X),
+    "staff:booking": Rule(STAFF_OF_X),
+    "staff:booking_permit": Rule(STAFF_OF_X, kwargs={"reservation_id": "paid_a"}),
+    "staff:payment_receipt": Rule(STAFF_OF_X),
+    "staff:book_start": Rule(WRITERS_OF_X),
+    "staff:lottery_start": Rule(WRITERS_OF_X),
+    "staff:resident_pin": Rule(WRITERS_OF_X),
+    "staff:cash_up": Rule(STAFF_OF_X),
+    "staff:closures": Rule(STAFF_OF_X),
+    # Reports: managers and ward-wide roles; the audit log: auditors (and system admins).
+    "staff:reports": Rule(frozenset({DEPARTMENT_ADMIN, AUDITOR})),
+    "staff:reports_csv": Rule(frozenset({DEPARTMENT_ADMIN, AUDITOR})),
+    "staff:audit": Rule(frozenset({AUDITOR})),
+    "staff:audit_export": Rule(frozenset({AUDITOR})),
+    "staff:two_factor_accounts": Rule(NOBODY),  # system admins only
     # The second-factor pages are for staff logins only.
     "staff:two_factor_setup": Rule(NOBODY, unchecked=STAFF),
     "staff:two_factor_verify": Rule(NOBODY, unchecked=STAFF),
