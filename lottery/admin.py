@@ -97,6 +97,12 @@ class LotteryRoomAdmin(admin.ModelAdmin):
     def save_related(self, request: HttpRequest, form: forms.ModelForm, formsets: Any, change: bool) -> None:
         """Nothing left: `lottery_room_save` set the bands."""
 
+    def delete_model(self, request: HttpRequest, obj: LotteryRoom) -> None:
+        services.lottery_rooms_delete(ids=[obj.pk])
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[LotteryRoom]) -> None:
+        services.lottery_rooms_delete(ids=list(queryset.values_list("pk", flat=True)))
+
 
 class RoundCreateForm(forms.ModelForm):
     class Meta:

@@ -122,6 +122,14 @@ def lottery_room_save(*, lottery_room: LotteryRoom, band_ids: Sequence[int] | No
     return lottery_room
 
 
+def lottery_rooms_delete(*, ids: Sequence[int]) -> None:
+    """Take rooms out of the lottery for good (admin delete); cached pages and forms follow."""
+    with transaction.atomic():
+        LotteryRoom.objects.filter(pk__in=ids).delete()
+        availability_cache.bump_catalogue()
+        transaction.on_commit(availability_cache.bump_catalogue)
+
+
 def round_create(
     *, facility_group: FacilityGroup, use_month: dt.date, calendar: domain.RoundCalendar | None = None
 ) -> LotteryRound:

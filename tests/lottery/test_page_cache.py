@@ -100,6 +100,9 @@ def test_a_room_put_in_the_lottery_shows_at_once(client: Client, clock, facility
     lottery_room.is_active = False
     services.lottery_room_save(lottery_room=lottery_room)
     assert client.get(room_url(lottery_round, gym)).status_code == 404
+    assert client.get(room_url(lottery_round, hall)).status_code == 200
+    services.lottery_rooms_delete(ids=[LotteryRoom.objects.get(room=hall).pk])
+    assert client.get(room_url(lottery_round, hall)).status_code == 404
 
 
 def test_the_public_pages_carry_nothing_of_whoever_rendered_them(client: Client, clock, hall, lottery_round):
