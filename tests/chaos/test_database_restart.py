@@ -38,10 +38,13 @@ def test_bookings_survive_a_postgres_restart(postgres: Postgres, database: str, 
     stack.start("web")
     web_pid = stack.procs["web"].popen.pid
     with postgres.connect(database) as conn:
-        people = fresh_residents(conn, RESIDENTS)
+        people = fresh_residents(conn, RESIDENTS + 1)
     clients = [ResidentClient(stack.base_url, p) for p in people]
     for client in clients:
         assert client.login().status_code == 302, client.person
+    # One resident stays out of the burst, so that whether bookings work again after the restart
+    # does not depend on how many the others could make before their monthly caps.
+    spare = clients.pop()
     slots = bookable_slots(stack.base_url)
     assert len(slots) > 200, "not enough free slots to book"
 
@@ -95,8 +98,15 @@ def test_bookings_survive_a_postgres_restart(postgres: Postgres, database: str, 
     assert "ただいま混み合っています" in page.text
     assert health.status_code == 503 and health.json()["checks"]["database"]["status"] == "fail"
     # The same web processes book again once the database is back.
-    after = [a for sent, _, a in answers if sent > up_at + 1.0]
-    assert any(a.kind == SUCCESS for a in after), Counter(a.kind for a in after)
+    spare_answers: list[Answer] = []
+    for slot in random.Random(99).sample(slots, 20):
+        sent = time.time()
+        _, answer = spare.book(slot)
+        answers.append((sent, time.time() - sent, answer))
+        spare_answers.append(answer)
+        if answer.kind == SUCCESS:
+            break
+    assert any(a.kind == SUCCESS for a in spare_answers), Counter(a.kind for a in spare_answers)
     assert stack.procs["web"].popen.poll() is None and stack.procs["web"].popen.pid == web_pid
     assert requests.get(f"{stack.base_url}/healthz?check=database", timeout=10).status_code == 200
 
