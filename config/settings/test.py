@@ -16,7 +16,8 @@ CACHES = {
         "LOCATION": REDIS_URL,
         # One prefix per xdist worker: the workers' databases reuse ids, their caches must not mix.
         "KEY_PREFIX": "test-" + env("PYTEST_XDIST_WORKER", default="main"),
-        "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+        # Longer than production's 2 s: a loaded CI machine can stall Redis for seconds.
+        "OPTIONS": {"socket_connect_timeout": 5, "socket_timeout": 5},
     }
 }
 # Per xdist worker, like the cache: the workers' databases reuse facility ids, their groups must not mix.
