@@ -107,6 +107,11 @@ bench-draw: $(STAMP)
 bench-intake: $(STAMP)
 	$(PY) -m loadtests.bench --scenario intake --profile $(PROFILE)
 
+## An ordinary day, scenario (c) (loadtests/README.md): PROFILE=smoke|today.
+.PHONY: bench-day
+bench-day: $(STAMP)
+	$(PY) -m loadtests.bench --scenario day --profile $(PROFILE)
+
 ## Fault tests (tests/chaos, docs/reliability.md): PostgreSQL restarted mid-rush, Redis stopped and
 ## frozen, a Celery worker killed mid-draw, Stripe failing. They start their own PostgreSQL, Redis,
 ## gunicorn and Celery on free ports (never the shared 5432/6379); about four minutes. CI runs it.

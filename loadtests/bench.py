@@ -752,9 +752,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--profile", choices=sorted(PROFILES), default="growth")
     parser.add_argument(
         "--scenario",
-        choices=["rush", "intake"],
+        choices=["rush", "intake", "day"],
         default="rush",
-        help="rush: (a) the first-come opening; intake: (b) the lottery intake opening and its close",
+        help="rush: (a) the first-come opening; intake: (b) the lottery intake opening and its close; "
+        "day: (c) an ordinary day (kiosks, staff terminals, browsing residents; profiles smoke, today)",
     )
     parser.add_argument("--waiting-room", action="store_true", help="start the web server with WAITING_ROOM=on")
     parser.add_argument("--keep-db", action="store_true", help=f"keep the run database {RUN_DB} afterwards")
@@ -790,6 +791,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 from loadtests import intake
 
                 exit_code = intake.run_bench(args, profile, stack, log, began)
+            elif args.scenario == "day":
+                from loadtests import day
+
+                exit_code = day.run_bench(args, profile, stack, log, began)
             else:
                 exit_code = _run(args, profile, stack, log, began)
         except KeyboardInterrupt:

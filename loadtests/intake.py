@@ -185,16 +185,6 @@ class IntakeResident(_Client, FastHttpUser):
         self.rng = random.Random()
         self.phase = "opening"
 
-    # hooks of rush._Client
-    def _in_flight(self, delta: int) -> None:
-        self.plan.in_flight += delta
-
-    def _record(self, sample: Sample) -> None:
-        self.plan.samples.append(sample)
-
-    def _deadline(self) -> float:
-        return self.plan.stop_at
-
     def on_start(self) -> None:
         self.a = self.plan.take()
         if self.a is None:

@@ -318,16 +318,18 @@ class _Client:
     """Mixin: one request, timed and recorded, retried while the waiting room says "queued"."""
 
     client: Any
+    # The run's plan: counts requests in flight, collects samples, says when the run stops.
+    plan: Any
     hammerer: bool = False
 
     def _in_flight(self, delta: int) -> None:
-        raise NotImplementedError
+        self.plan.in_flight += delta
 
     def _record(self, sample: Sample) -> None:
-        raise NotImplementedError
+        self.plan.samples.append(sample)
 
     def _deadline(self) -> float:
-        raise NotImplementedError
+        return float(self.plan.stop_at)
 
     def _on_queued(self, resp: Any, since: float) -> None:
         """Hook: the waiting room answered instead of the page."""
@@ -466,15 +468,6 @@ class RushResident(_Client, FastHttpUser):
         self.rng = random.Random()
 
     # hooks of _Client
-    def _in_flight(self, delta: int) -> None:
-        self.plan.in_flight += delta
-
-    def _record(self, sample: Sample) -> None:
-        self.plan.samples.append(sample)
-
-    def _deadline(self) -> float:
-        return self.plan.stop_at
-
     def _on_queued(self, resp: Any, since: float) -> None:
         q = self.plan.queue
         q.responses += 1
@@ -707,12 +700,6 @@ class _CeilingUser(_Client, FastHttpUser):
         self.plan: CeilingPlan = CEILING
         self.index = next(_user_ids)
         self.rng = random.Random(self.plan.seed * 7919 + self.index)
-
-    def _in_flight(self, delta: int) -> None:
-        self.plan.in_flight += delta
-
-    def _record(self, sample: Sample) -> None:
-        self.plan.samples.append(sample)
 
     def _deadline(self) -> float:
         return math.inf
