@@ -529,6 +529,28 @@ def _git(*argv: str) -> str:
     return out.stdout.rstrip()
 
 
+def git_state() -> dict[str, Any]:
+    """The commit the servers load, and what differs from it (results files aside)."""
+    dirty = [
+        line[3:]
+        for line in _git("status", "--porcelain", "--untracked-files=all").splitlines()
+        if not line[3:].startswith("loadtests/results/")
+    ]
+    return {"commit": _git("rev-parse", "HEAD"), "dirty": bool(dirty), "dirty_files": dirty[:50]}
+
+
+def machine_info(load_before: tuple[float, ...], postgres: str | None = None) -> dict[str, Any]:
+    """What a report says of the machine: cores, load before and now, versions."""
+    return {
+        "nproc": os.cpu_count(),
+        "loadavg_before": [round(x, 2) for x in load_before],
+        "loadavg_after": [round(x, 2) for x in os.getloadavg()],
+        "python": platform.python_version(),
+        "postgres": postgres,
+        "platform": platform.platform(),
+    }
+
+
 # --- The run -----------------------------------------------------------------------------------------
 
 
@@ -863,12 +885,7 @@ def _run(args: argparse.Namespace, profile: Profile, stack: Stack, log: Any, beg
     log(f"T0 in {t0 - time.time():.0f} s; {gate_note}; {len(hot)} hot slots; {len(assignments)} residents")
 
     # 3. Servers (the code they load is the code measured: record it now, others keep committing)
-    dirty = [
-        line[3:]
-        for line in _git("status", "--porcelain", "--untracked-files=all").splitlines()
-        if not line[3:].startswith("loadtests/results/")
-    ]
-    git = {"commit": _git("rev-parse", "HEAD"), "dirty": bool(dirty), "dirty_files": dirty[:50]}
+    git = git_state()
     env = server_env(args.waiting_room)
     commands = server_commands(args)
     for name, cmd in commands.items():
@@ -1002,14 +1019,7 @@ def _run(args: argparse.Namespace, profile: Profile, stack: Stack, log: Any, beg
         hot_status=hot_status,
         fairness=fairness(answers, assignments),
         extra={
-            "machine": {
-                "nproc": os.cpu_count(),
-                "loadavg_before": [round(x, 2) for x in load_before],
-                "loadavg_after": [round(x, 2) for x in os.getloadavg()],
-                "python": platform.python_version(),
-                "postgres": pg_version[0] if pg_version else None,
-                "platform": platform.platform(),
-            },
+            "machine": machine_info(load_before, pg_version[0] if pg_version else None),
             "git": git,
             "servers": {
                 "commands": {k: " ".join(v[1:]) for k, v in commands.items()},

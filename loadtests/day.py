@@ -21,7 +21,6 @@ import argparse
 import datetime as dt
 import json
 import os
-import platform
 import random
 import re
 import subprocess
@@ -33,11 +32,11 @@ from pathlib import Path
 from typing import Any
 
 import gevent
-from locust import FastHttpUser, constant, task
+from locust import task
 
 from loadtests import rush
 from loadtests.bench import BASE_URL, REQUEST_TIMEOUT_S, ROOT
-from loadtests.rush import CSRF_RE, CpuMeter, Sample, _Client, _form_fields
+from loadtests.rush import CSRF_RE, CpuMeter, LoadUser, Sample, _form_fields
 
 rush.EXPECTED.update(
     {
@@ -127,13 +126,8 @@ class DayPlan:
 PLAN: DayPlan | None = None
 
 
-class _DayUser(_Client, FastHttpUser):
+class _DayUser(LoadUser):
     abstract = True
-    host = BASE_URL
-    network_timeout = REQUEST_TIMEOUT_S
-    connection_timeout = REQUEST_TIMEOUT_S
-    concurrency = 1
-    wait_time = constant(0)
     role = ""
 
     def __init__(self, environment: Any) -> None:
@@ -496,14 +490,8 @@ def run_bench(args: argparse.Namespace, profile: Any, stack: Any, log: Any, bega
             "exit_code": 1 if reasons else 0,
         },
         "profile": asdict(day_profile),
-        "machine": {
-            "nproc": os.cpu_count(),
-            "loadavg_before": [round(x, 2) for x in load_before],
-            "loadavg_after": [round(x, 2) for x in os.getloadavg()],
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-        },
-        "git": {"commit": bench._git("rev-parse", "HEAD")},
+        "machine": bench.machine_info(load_before),
+        "git": bench.git_state(),
         "template": template,
         "servers": {"commands": {k: " ".join(v[1:]) for k, v in commands.items()}, "startup_s": round(ready_s, 1)},
         "run": {"seconds": round(end - start, 1), "requests": len(plan.samples), "rps": round(len(plan.samples) / max(end - start, 1e-9), 1)},

@@ -29,7 +29,6 @@ import argparse
 import datetime as dt
 import math
 import os
-import platform
 import random
 import re
 import time
@@ -39,7 +38,7 @@ from typing import Any
 
 import gevent
 from gevent.lock import BoundedSemaphore
-from locust import FastHttpUser, constant, task
+from locust import task
 
 from loadtests import rush
 from loadtests.bench import (
@@ -69,7 +68,7 @@ from loadtests.intake_plan import (
     refusal_text,
     setup_rounds,
 )
-from loadtests.rush import CSRF_RE, CpuMeter, Sample, Session, _Client, _exception
+from loadtests.rush import CSRF_RE, CpuMeter, LoadUser, Sample, Session, _exception
 
 # What each request may answer without it being an error (the login names are rush.py's).
 rush.EXPECTED.update(
@@ -160,15 +159,10 @@ def kind_of(status: int, code: str | None) -> str:
     return ERROR
 
 
-class IntakeResident(_Client, FastHttpUser):
+class IntakeResident(LoadUser):
     """One resident applying to the lottery (see the module docstring)."""
 
     abstract = True  # run through the orchestrator only
-    host = BASE_URL
-    network_timeout = REQUEST_TIMEOUT_S
-    connection_timeout = REQUEST_TIMEOUT_S
-    concurrency = 1
-    wait_time = constant(0)
 
     def __init__(self, environment: Any) -> None:
         super().__init__(environment)
@@ -470,12 +464,7 @@ def run_bench(args: argparse.Namespace, profile: Any, stack: Any, log: Callable[
     )
 
     # 3. Servers
-    dirty = [
-        line[3:]
-        for line in bench._git("status", "--porcelain", "--untracked-files=all").splitlines()
-        if not line[3:].startswith("loadtests/results/")
-    ]
-    git = {"commit": bench._git("rev-parse", "HEAD"), "dirty": bool(dirty), "dirty_files": dirty[:50]}
+    git = bench.git_state()
     env = bench.server_env(False)
     commands = bench.server_commands(args)
     for name, cmd in commands.items():
@@ -548,14 +537,7 @@ def run_bench(args: argparse.Namespace, profile: Any, stack: Any, log: Callable[
         answers=plan.answers,
         checks=results,
         extra={
-            "machine": {
-                "nproc": os.cpu_count(),
-                "loadavg_before": [round(x, 2) for x in load_before],
-                "loadavg_after": [round(x, 2) for x in os.getloadavg()],
-                "python": platform.python_version(),
-                "postgres": pg_version[0] if pg_version else None,
-                "platform": platform.platform(),
-            },
+            "machine": bench.machine_info(load_before, pg_version[0] if pg_version else None),
             "git": git,
             "servers": {
                 "commands": {k: " ".join(v[1:]) for k, v in commands.items()},

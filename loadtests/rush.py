@@ -444,17 +444,23 @@ def _form_fields(html: str) -> tuple[str, str]:
     return (token.group(1) if token else ""), purpose
 
 
-# --- The rush ---------------------------------------------------------------------------------------
+class LoadUser(_Client, FastHttpUser):
+    """A simulated browser of the harness: one connection, the harness's timeouts, no wait of
+    Locust's own between tasks (each user paces itself)."""
 
-
-class RushResident(_Client, FastHttpUser):
-    """One resident at the 09:00 opening (see the module docstring)."""
-
+    abstract = True
     host = BASE_URL
     network_timeout = REQUEST_TIMEOUT_S
     connection_timeout = REQUEST_TIMEOUT_S
     concurrency = 1
     wait_time = constant(0)
+
+
+# --- The rush ---------------------------------------------------------------------------------------
+
+
+class RushResident(LoadUser):
+    """One resident at the 09:00 opening (see the module docstring)."""
 
     def __init__(self, environment: Environment) -> None:
         super().__init__(environment)
@@ -684,14 +690,9 @@ def run_rush(
 # --- The ceiling phases ----------------------------------------------------------------------------
 
 
-class _CeilingUser(_Client, FastHttpUser):
+class _CeilingUser(LoadUser):
     abstract = True
     endpoint = ""  # the request name its samples carry
-    host = BASE_URL
-    network_timeout = REQUEST_TIMEOUT_S
-    connection_timeout = REQUEST_TIMEOUT_S
-    concurrency = 1
-    wait_time = constant(0)
 
     def __init__(self, environment: Environment) -> None:
         super().__init__(environment)
