@@ -3,7 +3,9 @@
 - A facility's occupied and closed cells over a range of days, and its rendered grid pages, are
   stored with the facility's version, which every booking, cancellation, block and closure bumps
   (inside the writing transaction and again after commit). A reader fetches the version and the
-  entry in one round trip and uses the entry only if its version is current.
+  entry in one round trip and uses the entry only if its version is current. One day's cells (what
+  the booking step asks) carry that day's own version, bumped by the same writes, so at 09:00 a
+  booking does not send the crowd asking about the facility's other days back to PostgreSQL.
 - The catalogue (rooms with units, purposes and tariffs; time bands) changes rarely: entries carry
   a global catalogue version that catalogue edits bump, and each process also keeps them in memory,
   re-reading that version at most every CATALOGUE_VERSION_MEMO_SECONDS, so the hot path does not
@@ -20,7 +22,7 @@ import datetime as dt
 import logging
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from django.conf import settings
@@ -58,11 +60,19 @@ def _bump(key: str) -> None:
         cache.set(key, secrets.randbits(60), timeout=None)
 
 
-def bump_facility(facility_id: int) -> None:
+def _day_version_key(facility_id: int, day: dt.date) -> str:
+    return f"avail:v:{facility_id}:{day.isoformat()}"
+
+
+def bump_facility(facility_id: int, days: Iterable[dt.date] = ()) -> None:
     """Called inside the writing transaction and again after it commits: the second bump drops
-    whatever a reader cached between the first and the commit."""
+    whatever a reader cached between the first and the commit. `days` are the days the write
+    touched: their own versions guard the one-day entries the booking step reads, so a booking on
+    one day leaves the cached answers about the facility's other days current."""
     try:
         _bump(_facility_version_key(facility_id))
+        for day in days:
+            _bump(_day_version_key(facility_id, day))
     except Exception:
         logger.warning("availability cache: could not bump facility %s", facility_id, exc_info=True)
 
@@ -151,7 +161,11 @@ def room_with_bands(room_id: int, compute: Callable[[], T]) -> T:
 
 
 def facility_cells(facility_id: int, first: dt.date, last: dt.date, compute: Callable[[], T]) -> T:
-    return _versioned(_facility_version_key(facility_id), f"avail:{facility_id}:{first}:{last}", compute)
+    """The facility's occupied and closed cells over the days. One day (the booking step's question)
+    is guarded by that day's version, longer ranges by the facility's: at 09:00 the crowd's
+    "is this slot still free?" is recomputed only when that very day changed."""
+    version_key = _day_version_key(facility_id, first) if first == last else _facility_version_key(facility_id)
+    return _versioned(version_key, f"avail:{facility_id}:{first}:{last}", compute)
 
 
 def facility_page(

@@ -1,14 +1,23 @@
-"""The waiting-room gate in front of the booking flow (see reservations/waiting_room.py)."""
+"""The waiting-room gate in front of the booking flow (see reservations/waiting_room.py).
+
+It sits before the session middleware: a refresh that carries a ticket saying "queued until
+<second>" is answered right there, from the ticket, without the session, the user, the URL's view
+or Redis. Everything else is judged in `process_view` (after the session and CSRF middleware), from
+Redis, and leaves with a ticket for next time.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import SESSION_KEY
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
-from django.utils import timezone
+from django.template.loader import render_to_string
+from django.urls import Resolver404, resolve
+from django.utils import timezone, translation
 from django.utils.translation import gettext
 
 from . import waiting_room
@@ -17,6 +26,21 @@ from . import waiting_room
 # and residents plan their choice on it before the opening.
 GATED_VIEWS = frozenset({"reservations:book"})
 GATED_API_PREFIX = "/api/v1/me/bookings"
+TICKET_ATTRIBUTE = "_waiting_room_ticket"
+ADMITTED_ATTRIBUTE = "_waiting_room_admitted"
+
+
+def _is_api(request: HttpRequest) -> bool:
+    return request.method == "POST" and request.path.startswith(GATED_API_PREFIX)
+
+
+def _gated_path(request: HttpRequest) -> bool:
+    if _is_api(request):
+        return True
+    try:
+        return resolve(request.path_info).view_name in GATED_VIEWS
+    except Resolver404:
+        return False
 
 
 class WaitingRoomMiddleware:
@@ -24,46 +48,107 @@ class WaitingRoomMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        return self.get_response(request)
+        early = self._from_ticket(request)
+        if early is not None:
+            return early
+        response = self.get_response(request)
+        ticket = getattr(request, TICKET_ATTRIBUTE, None)
+        if ticket is not None:
+            _set_ticket(response, ticket)
+        return response
+
+    def _from_ticket(self, request: HttpRequest) -> HttpResponse | None:
+        """The answer a valid "queued" ticket gives on its own; None to go on (after marking an
+        admitted ticket, so that `process_view` lets it through without Redis)."""
+        ticket_cookie = request.COOKIES.get(waiting_room.TICKET_COOKIE, "")
+        if not ticket_cookie or not waiting_room.enabled() or not _gated_path(request):
+            return None
+        verdict = waiting_room.ticket_verdict(
+            ticket_cookie=ticket_cookie,
+            session_cookie=request.COOKIES.get(settings.SESSION_COOKIE_NAME, ""),
+            now=timezone.now(),
+        )
+        if verdict is None:
+            return None
+        if verdict.admitted:
+            setattr(request, ADMITTED_ATTRIBUTE, True)
+            return None
+        # Before the locale middleware: the language comes from the cookie or the browser.
+        with translation.override(translation.get_language_from_request(request)):
+            return _queued_response(request, verdict)
 
     def process_view(
         self, request: HttpRequest, view_func: Callable[..., Any], view_args: Any, view_kwargs: Any
     ) -> HttpResponse | None:
-        if not waiting_room.enabled():
+        if not waiting_room.enabled() or getattr(request, ADMITTED_ATTRIBUTE, False):
             return None
-        is_api = request.method == "POST" and request.path.startswith(GATED_API_PREFIX)
         match = request.resolver_match
-        if not is_api and (match is None or match.view_name not in GATED_VIEWS):
+        if not _is_api(request) and (match is None or match.view_name not in GATED_VIEWS):
             return None
         # The session names the user without a database query: a refresh in the queue costs Redis only.
         user_id = request.session.get(SESSION_KEY)
         if user_id is None:
             return None  # anonymous visitors only look; booking needs a login
-        verdict = waiting_room.check(user_id=int(user_id), now=timezone.now())
+        verdict = waiting_room.check(
+            user_id=int(user_id),
+            now=timezone.now(),
+            session_cookie=request.COOKIES.get(settings.SESSION_COOKIE_NAME, ""),
+        )
         if verdict.admitted:
+            setattr(request, TICKET_ATTRIBUTE, verdict.ticket)  # goes out with the view's response
             return None
-        # Come back exactly when admitted (or in 30 s to see the place move while places are drawn).
-        retry = max(1, min(verdict.wait_seconds, 30))
-        if is_api:
-            response: HttpResponse = JsonResponse(
-                {
-                    "code": "waiting_room",
-                    "message": gettext("ただいま順番にご案内しています。しばらくお待ちください。"),
-                    "position": verdict.position,
-                    "wait_seconds": verdict.wait_seconds,
-                },
-                status=429,
-            )
-        else:
-            context = {
-                "verdict": verdict,
-                "retry": retry,
-                "rules": waiting_room.rules(),
-                "path": request.get_full_path(),
-            }
-            response = render(request, "reservations/waiting_room.html", context)
-        response["X-Waiting-Room"] = "queued"
-        response["X-Queue-Position"] = str(verdict.position)
-        response["Retry-After"] = str(retry)
-        response["Cache-Control"] = "no-store"
+        response = _queued_response(request, verdict)
+        if verdict.ticket is not None:
+            _set_ticket(response, verdict.ticket)
         return response
+
+
+def _queued_response(request: HttpRequest, verdict: waiting_room.Verdict) -> HttpResponse:
+    # Come back exactly when admitted (or in 30 s to see the place move while places are drawn).
+    retry = max(1, min(verdict.wait_seconds, 30))
+    if _is_api(request):
+        response: HttpResponse = JsonResponse(
+            {
+                "code": "waiting_room",
+                "message": gettext("ただいま順番にご案内しています。しばらくお待ちください。"),
+                "position": verdict.position,
+                "wait_seconds": verdict.wait_seconds,
+            },
+            status=429,
+        )
+    else:
+        opens = timezone.localtime(verdict.opens_at).strftime("%H:%M") if verdict.opens_at else ""
+        html = _queued_page(
+            translation.get_language(),
+            request.get_full_path(),
+            verdict.position,
+            verdict.wait_seconds,
+            retry,
+            opens,
+            waiting_room.rules().arrival_seconds,
+        )
+        response = HttpResponse(html)
+    response["X-Waiting-Room"] = "queued"
+    response["X-Queue-Position"] = str(verdict.position)
+    response["Retry-After"] = str(retry)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@lru_cache(maxsize=2048)
+def _queued_page(language: str, path: str, position: int, wait: int, retry: int, opens: str, arrival: int) -> str:
+    """The queue page, without the request (base_public.html): what it says changes once a second,
+    while a bot may ask ten times a second, so each rendering is kept for the next asker."""
+    context = {"position": position, "wait": wait, "retry": retry, "opens": opens, "arrival": arrival, "path": path}
+    return render_to_string("reservations/waiting_room.html", context)
+
+
+def _set_ticket(response: HttpResponse, ticket: waiting_room.Ticket) -> None:
+    response.set_cookie(
+        waiting_room.TICKET_COOKIE,
+        waiting_room.sign_ticket(ticket),
+        max_age=waiting_room.KEY_SECONDS,
+        secure=settings.SESSION_COOKIE_SECURE,
+        httponly=True,
+        samesite="Lax",
+    )

@@ -56,10 +56,10 @@ def new_reference() -> str:
 
 def _notify_after_commit(facility_id: int, dates: Sequence[dt.date]) -> None:
     """Drop the facility's cached availability now and again after commit, then tell listeners."""
-    availability_cache.bump_facility(facility_id)
+    availability_cache.bump_facility(facility_id, dates)
 
     def after_commit() -> None:
-        availability_cache.bump_facility(facility_id)
+        availability_cache.bump_facility(facility_id, dates)
         availability_changed(facility_id, list(dates))
 
     transaction.on_commit(after_commit)

@@ -15,7 +15,6 @@ from typing import cast
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import SESSION_KEY
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
@@ -508,8 +507,6 @@ def _blocker(
 @require_http_methods(["GET", "POST"])
 def book(request: HttpRequest, room_id: int, day: dt.date) -> HttpResponse:
     """GET: confirm a slot and see its fee. POST: book it first-come (随時予約)."""
-    if SESSION_KEY not in request.session:
-        return redirect_to_login(request.get_full_path())
     found = selectors.room_with_bands(room_id)
     if found is None:
         return _error(request, MESSAGES["unknown_room"], 404)
@@ -518,12 +515,12 @@ def book(request: HttpRequest, room_id: int, day: dt.date) -> HttpResponse:
         return _error(request, MESSAGES["bad_date"], 400)
     raw_bands = request.GET.getlist("bands") if request.method == "GET" else request.POST.getlist("bands")
     # Most of the 09:00 crowd asks for a slot that is already gone. That answer is the same for
-    # whoever asks, so it comes from the cached availability before the user is even loaded (the
-    # service would refuse it all the same).
+    # whoever asks (availability is public), so it comes from the cached availability before the
+    # session or the user is even loaded: one cache read (the service would refuse it all the same).
     refused = _refused_early(request, None, room, day, _chosen_or_empty(raw_bands, bands))
     if refused is not None:
         return refused
-    if not request.user.is_authenticated:  # the session names a user who no longer may log in
+    if not request.user.is_authenticated:  # anonymous, or a user who may no longer log in
         return redirect_to_login(request.get_full_path())
     resident = _resident(_user(request))
     if resident is None:

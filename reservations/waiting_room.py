@@ -7,11 +7,18 @@ their rank among all places is below the number admitted so far (`domain.admitte
 drawn places are final when the arrival window ends, which is when admission starts, so each
 resident is told the second they will be let in. With Redis unreachable the room fails open: booking stays correct (the
 database decides every slot), only the ordering is lost, and that is logged.
+
+Each answer also hands the browser a signed ticket cookie (`Ticket`), bound to its session cookie:
+"queued until <second>" or "admitted". Until that second a refresh is answered from the ticket
+alone, before the session, the user or Redis is touched, so a bot refreshing ten times a second
+costs the server next to nothing; an admitted resident's requests skip Redis. A ticket can only
+hold its holder back: being let in is always decided here, from Redis.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 import math
 import secrets
@@ -21,6 +28,7 @@ from functools import lru_cache
 
 import redis
 from django.conf import settings
+from django.core import signing
 
 from . import domain
 from .models import FacilityGroup, booking_rules
@@ -31,6 +39,24 @@ KEY_SECONDS = 3 * 3600
 OPENINGS_CACHE_SECONDS = 30
 
 
+TICKET_COOKIE = "wr_ticket"
+TICKET_SALT = "reservations.waiting_room.ticket"
+
+
+@dataclass(frozen=True)
+class Ticket:
+    """What a browser carries between refreshes (signed, so it cannot be forged or edited)."""
+
+    session: str  # a digest of the session cookie it was issued to
+    opens_at: int  # the opening, epoch seconds
+    rank: int  # the place (0 = first); final once the arrival window has ended
+    not_before: float  # epoch seconds: queued for certain until then; 0 = admitted
+
+    @property
+    def admitted(self) -> bool:
+        return self.not_before == 0
+
+
 @dataclass(frozen=True)
 class Verdict:
     """Whether to let a request through and, if not, what to tell the resident."""
@@ -39,9 +65,73 @@ class Verdict:
     opens_at: dt.datetime | None = None
     position: int = 0
     wait_seconds: int = 0
+    ticket: Ticket | None = None  # to hand to the browser (None: nothing to remember)
 
 
 ADMITTED = Verdict(admitted=True)
+
+
+def session_digest(session_cookie: str) -> str:
+    return hashlib.sha256(session_cookie.encode()).hexdigest()[:16]
+
+
+def sign_ticket(ticket: Ticket) -> str:
+    return signing.Signer(salt=TICKET_SALT).sign(
+        f"{ticket.session}:{ticket.opens_at}:{ticket.rank}:{ticket.not_before:.3f}"
+    )
+
+
+def read_ticket(value: str) -> Ticket | None:
+    try:
+        session, opens_at, rank, not_before = signing.Signer(salt=TICKET_SALT).unsign(value).split(":")
+        return Ticket(session=session, opens_at=int(opens_at), rank=int(rank), not_before=float(not_before))
+    except (signing.BadSignature, ValueError):
+        return None
+
+
+def _gating_opening(now: dt.datetime, lead_seconds: int) -> dt.datetime | None:
+    """The latest opening whose room has opened its doors (None: no room is open)."""
+    started = [o for o in _opening_instants(now) if now >= o - dt.timedelta(seconds=lead_seconds)]
+    return started[-1] if started else None
+
+
+def ticket_verdict(*, ticket_cookie: str, session_cookie: str, now: dt.datetime) -> Verdict | None:
+    """The verdict a ticket gives on its own, without Redis: queued (until its second comes) or
+    admitted; None when only Redis can tell (no valid ticket for this session and opening, or its
+    second has come). Costs a signature check and, every 30 s per process, one query."""
+    if not enabled() or not ticket_cookie or not session_cookie:
+        return None
+    ticket = read_ticket(ticket_cookie)
+    if ticket is None or ticket.session != session_digest(session_cookie):
+        return None
+    room_rules = rules()
+    opening = _gating_opening(now, room_rules.lead_seconds)
+    if opening is None or int(opening.timestamp()) != ticket.opens_at:
+        return None
+    if ticket.admitted:
+        return ADMITTED
+    if now.timestamp() >= ticket.not_before:
+        return None
+    return _queued(opens_at=opening, rank=ticket.rank, now=now, room_rules=room_rules)
+
+
+def _queued(
+    *,
+    opens_at: dt.datetime,
+    rank: int,
+    now: dt.datetime,
+    room_rules: domain.WaitingRoomRules,
+    ticket: Ticket | None = None,
+) -> Verdict:
+    let_in = domain.admitted_by(now=now, opens_at=opens_at, rules=room_rules)
+    admission = domain.admission_at(rank=rank, opens_at=opens_at, rules=room_rules)
+    return Verdict(
+        admitted=False,
+        opens_at=opens_at,
+        position=max(1, rank - let_in + 1),
+        wait_seconds=max(1, math.ceil((admission - now).total_seconds())),
+        ticket=ticket,
+    )
 
 
 def rules() -> domain.WaitingRoomRules:
@@ -93,15 +183,18 @@ def _tickets_key(opens_at: dt.datetime) -> str:
     return f"{prefix}:wr:{int(opens_at.timestamp())}:tickets"
 
 
-def check(*, user_id: int, now: dt.datetime) -> Verdict:
+def check(*, user_id: int, now: dt.datetime, session_cookie: str = "") -> Verdict:
     """Let the resident through, or tell them their place and when they will be let in. Cheap: a
-    few Redis commands, no SQL except the 30-second memo of opening instants."""
+    few Redis commands, no SQL except the 30-second memo of opening instants. With
+    `session_cookie`, the verdict carries a ticket for that session."""
     if not enabled():
         return ADMITTED
     room_rules = rules()
     try:
         for opens_at in _opening_instants(now):
-            verdict = _check_opening(user_id=user_id, now=now, opens_at=opens_at, room_rules=room_rules)
+            verdict = _check_opening(
+                user_id=user_id, now=now, opens_at=opens_at, room_rules=room_rules, session_cookie=session_cookie
+            )
             if verdict is not None:
                 return verdict
     except redis.RedisError:
@@ -110,7 +203,7 @@ def check(*, user_id: int, now: dt.datetime) -> Verdict:
 
 
 def _check_opening(
-    *, user_id: int, now: dt.datetime, opens_at: dt.datetime, room_rules: domain.WaitingRoomRules
+    *, user_id: int, now: dt.datetime, opens_at: dt.datetime, room_rules: domain.WaitingRoomRules, session_cookie: str
 ) -> Verdict | None:
     """The verdict for one opening, or None when its room is not open (so it does not gate)."""
     if now < opens_at - dt.timedelta(seconds=room_rules.lead_seconds):
@@ -129,12 +222,13 @@ def _check_opening(
     pipe.expire(tickets, KEY_SECONDS)
     pipe.zrank(tickets, str(user_id))
     _added, _expiry, rank = pipe.execute()
+    digest = session_digest(session_cookie) if session_cookie else ""
+    opening = int(opens_at.timestamp())
     if rank < let_in:
-        return ADMITTED
-    admission = domain.admission_at(rank=rank, opens_at=opens_at, rules=room_rules)
-    return Verdict(
-        admitted=False,
-        opens_at=opens_at,
-        position=rank - let_in + 1,
-        wait_seconds=max(1, math.ceil((admission - now).total_seconds())),
-    )
+        return Verdict(admitted=True, ticket=Ticket(digest, opening, rank, 0.0) if digest else None)
+    if domain.waiting_room_arriving(now=now, opens_at=opens_at, rules=room_rules):
+        not_before = domain.arrivals_end(opens_at, room_rules)  # places are still being drawn
+    else:
+        not_before = domain.admission_at(rank=rank, opens_at=opens_at, rules=room_rules)
+    held = Ticket(digest, opening, rank, not_before.timestamp()) if digest else None
+    return _queued(opens_at=opens_at, rank=rank, now=now, room_rules=room_rules, ticket=held)

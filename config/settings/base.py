@@ -53,6 +53,9 @@ MIDDLEWARE = [
     # Page views per day and channel for the monthly reports: an in-process tally, no DB write
     # (kiosks/access_counter.py).
     "kiosks.access_counter.AccessCountMiddleware",
+    # Before the session: a refresh in the opening's queue is answered from its signed ticket
+    # alone; the gate itself runs as process_view, after the session (reservations/middleware.py).
+    "reservations.middleware.WaitingRoomMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -63,7 +66,6 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    "reservations.middleware.WaitingRoomMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"

@@ -110,6 +110,48 @@ def test_taken_answer_is_short_and_names_its_refusal(client):
     assert answer.status_code == 409 and answer["X-Refusal"] == "slot_taken"
     assert "たった今ほかの方が予約しました" in answer.text
     assert reverse("reservations:facility_week", args=[room.facility_id, USE_DAY]) in answer.text
+    # Answered before the session was read (SessionMiddleware adds Vary: Cookie once it is).
+    assert "Cookie" not in page.get("Vary", "") and "Cookie" not in answer.get("Vary", "")
+
+
+@pytest.mark.django_db
+def test_taken_answer_needs_no_login_and_no_query(client, django_assert_num_queries):
+    room = make_room(FacilityFactory(), "r1")
+    band = room.facility.time_bands.get(code="am")
+    _book(ResidentFactory(), room, band)
+    url = reverse("reservations:book", args=[room.pk, USE_DAY]) + f"?bands={band.pk}"
+    with time_machine.travel(NOW, tick=False):
+        client.get(url)  # warms the cache
+        with django_assert_num_queries(0):
+            taken = client.get(url)
+        free = client.get(
+            reverse("reservations:book", args=[room.pk, USE_DAY])
+            + "?bands="
+            + str(room.facility.time_bands.get(code="pm").pk)
+        )
+    assert taken.status_code == 409 and taken["X-Refusal"] == "slot_taken"
+    assert free.status_code == 302 and free["Location"].startswith(reverse("login"))  # a free slot still needs a login
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_booking_leaves_the_cached_answers_about_other_days_current(django_assert_num_queries):
+    room = make_room(FacilityFactory(), "r1")
+    band = room.facility.time_bands.get(code="am")
+    other_day = USE_DAY + dt.timedelta(days=1)
+
+    def one_day(day):
+        return selectors.availability(facility=room.facility, days=[day], now=NOW).slot(room, day, band)
+
+    assert one_day(USE_DAY) is Cell.FREE and one_day(other_day) is Cell.FREE  # both cached
+    week = [USE_DAY + dt.timedelta(days=i) for i in range(7)]
+    assert selectors.availability(facility=room.facility, days=week, now=NOW).slot(room, USE_DAY, band) is Cell.FREE
+
+    _book(ResidentFactory(), room, band)
+
+    with django_assert_num_queries(0):
+        assert one_day(other_day) is Cell.FREE  # still current: that day did not change
+    assert one_day(USE_DAY) is Cell.TAKEN
+    assert selectors.availability(facility=room.facility, days=week, now=NOW).slot(room, USE_DAY, band) is Cell.TAKEN
 
 
 @pytest.mark.django_db(transaction=True)

@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.conf import settings
+from django.core import signing
 from django.test import Client, override_settings
 from django.urls import reverse
 from hypothesis import given
@@ -170,3 +172,104 @@ def test_admission_time_and_admitted_count_agree(rank, rate, arrival):
         now=domain.arrivals_end(OPENS, rules) + dt.timedelta(seconds=1), opens_at=OPENS, rules=rules, draw=0.5
     )
     assert late > 1.0  # behind every drawn place
+
+
+# --- The ticket: refreshes answered without the session or Redis --------------------------------
+
+UNREACHABLE = "redis://127.0.0.1:1/0"
+
+
+def logged_in(resident) -> Client:
+    client = Client()
+    client.force_login(resident.user)
+    return client
+
+
+def get(client: Client, url: str, at: dt.datetime):
+    with time_machine.travel(at, tick=False):
+        return client.get(url)
+
+
+def test_a_queued_refresh_is_answered_from_the_ticket_alone(room, caplog):
+    others = [ResidentFactory() for _ in range(3)]
+    for other in others:
+        visit(other, book_url(room), OPENS - dt.timedelta(seconds=20))
+    client = logged_in(ResidentFactory())
+    first = get(client, book_url(room), OPENS - dt.timedelta(seconds=10))
+    assert queued(first) and waiting_room.TICKET_COOKIE in first.cookies
+
+    waiting_room._client.cache_clear()
+    try:
+        with override_settings(REDIS_URL=UNREACHABLE):  # Redis is not even asked
+            again = get(client, book_url(room), OPENS + dt.timedelta(seconds=5))
+    finally:
+        waiting_room._client.cache_clear()
+    assert queued(again) and again["X-Queue-Position"] == first["X-Queue-Position"]
+    assert int(again["Retry-After"]) <= 30 and "番目" in again.text
+    assert "Cookie" not in again.get("Vary", "")  # nor the session
+    assert "Redis unreachable" not in caplog.text
+
+
+def test_a_ticket_holds_only_the_session_it_was_given_to(room):
+    drawn = [ResidentFactory() for _ in range(10)]
+    for resident in drawn:
+        visit(resident, book_url(room), OPENS + dt.timedelta(seconds=10))
+    at = ARRIVALS_END + dt.timedelta(seconds=1)  # 4 places are in
+    first_in = next(r for r in drawn if not queued(visit(r, book_url(room), at)))
+    holder = logged_in(ResidentFactory())  # arrives late: behind all ten, queued until about +5 s
+    answer = get(holder, book_url(room), at)
+    assert queued(answer)
+    ticket = answer.cookies[waiting_room.TICKET_COOKIE].value
+
+    stranger = logged_in(first_in)
+    stranger.cookies[waiting_room.TICKET_COOKIE] = ticket
+    assert not queued(get(stranger, book_url(room), at))
+
+    forger = logged_in(first_in)  # a "queued" ticket for their own session, signed with another key
+    session = forger.cookies[settings.SESSION_COOKIE_NAME].value
+    forged = waiting_room.Ticket(waiting_room.session_digest(session), int(OPENS.timestamp()), 99, at.timestamp() + 60)
+    payload = waiting_room.sign_ticket(forged).rsplit(":", 1)[0]
+    forger.cookies[waiting_room.TICKET_COOKIE] = signing.Signer(
+        key="not-the-secret", salt=waiting_room.TICKET_SALT
+    ).sign(payload)
+    assert not queued(get(forger, book_url(room), at))
+    forger.cookies[waiting_room.TICKET_COOKIE] = waiting_room.sign_ticket(forged)  # the real key: held back
+    assert queued(get(forger, book_url(room), at))
+
+
+def test_following_retry_after_with_a_ticket_lets_each_place_in_on_time(room):
+    clients = [logged_in(ResidentFactory()) for _ in range(8)]
+    for client in clients:
+        get(client, book_url(room), OPENS)
+    rules = waiting_room.rules()
+    for client in clients:
+        at, position, seen_at = OPENS + dt.timedelta(seconds=20), None, None
+        for _ in range(20):  # a browser that follows the page's refresh and keeps its cookies
+            answer = get(client, book_url(room), at)
+            if not queued(answer):
+                break
+            position, seen_at = int(answer["X-Queue-Position"]), at
+            at += dt.timedelta(seconds=int(answer["Retry-After"]))
+        assert not queued(answer)
+        rank = position - 1 + domain.admitted_by(now=seen_at, opens_at=OPENS, rules=rules)
+        due = domain.admission_at(rank=rank, opens_at=OPENS, rules=rules)
+        assert due <= at < due + dt.timedelta(seconds=1)
+
+
+def test_an_admitted_ticket_skips_redis_but_not_the_next_opening(room, caplog):
+    client = logged_in(ResidentFactory())
+    get(client, book_url(room), OPENS - dt.timedelta(seconds=10))
+    admitted = get(client, book_url(room), ARRIVALS_END)
+    assert not queued(admitted) and waiting_room.TICKET_COOKIE in admitted.cookies
+
+    waiting_room._client.cache_clear()
+    try:
+        with override_settings(REDIS_URL=UNREACHABLE):
+            assert not queued(get(client, book_url(room), ARRIVALS_END + dt.timedelta(seconds=1)))
+    finally:
+        waiting_room._client.cache_clear()
+    assert "Redis unreachable" not in caplog.text
+
+    # A month later the next opening's room opens: the old ticket lets nobody skip its queue.
+    next_opening = dt.datetime(2026, 12, 1, 9, 0, tzinfo=TOKYO)
+    assert queued(get(client, book_url(room), next_opening - dt.timedelta(seconds=5)))
