@@ -76,6 +76,15 @@ MAX_POSTPONE_S = 120.0  # T0 moves at most this much later when the logins are s
 READY_DEADLINE_S = 60.0
 CEILING_USERS = 64
 CEILING_SECONDS = 12.0
+# The server environment each report records (the waiting room's rate and window when set).
+REPORTED_ENV = (
+    "DJANGO_SETTINGS_MODULE",
+    "DATABASE_URL",
+    "REDIS_URL",
+    "WAITING_ROOM",
+    "WAITING_ROOM_ADMIT_PER_SECOND",
+    "WAITING_ROOM_ARRIVAL_SECONDS",
+)
 
 
 @dataclass(frozen=True)
@@ -1023,7 +1032,7 @@ def _run(args: argparse.Namespace, profile: Profile, stack: Stack, log: Any, beg
             "git": git,
             "servers": {
                 "commands": {k: " ".join(v[1:]) for k, v in commands.items()},
-                "env": {k: env[k] for k in ("DJANGO_SETTINGS_MODULE", "DATABASE_URL", "REDIS_URL", "WAITING_ROOM")},
+                "env": {k: env[k] for k in REPORTED_ENV if k in env},
                 "startup_s": round(ready_s, 1),
                 "postgres_max_connections": max_connections[0] if max_connections else None,
                 "conn_max_age": "None (persistent), health checks on (config/settings/bench.py)",

@@ -46,6 +46,7 @@ from loadtests.bench import (
     LOGIN_CONCURRENCY,
     MAX_POSTPONE_S,
     MAX_TRIES,
+    REPORTED_ENV,
     REQUEST_TIMEOUT_S,
     TOKYO,
     ZipfPicker,
@@ -541,7 +542,7 @@ def run_bench(args: argparse.Namespace, profile: Any, stack: Any, log: Callable[
             "git": git,
             "servers": {
                 "commands": {k: " ".join(v[1:]) for k, v in commands.items()},
-                "env": {k: env[k] for k in ("DJANGO_SETTINGS_MODULE", "DATABASE_URL", "REDIS_URL", "WAITING_ROOM")},
+                "env": {k: env[k] for k in REPORTED_ENV if k in env},
                 "startup_s": round(ready_s, 1),
             },
             "template": template,

@@ -1,13 +1,15 @@
 """The waiting-room gate in front of the booking flow (see reservations/waiting_room.py).
 
-It sits before the session middleware: a refresh that carries a ticket saying "queued until
-<second>" is answered right there, from the ticket, without the session, the user, the URL's view
-or Redis. Everything else is judged in `process_view` (after the session and CSRF middleware), from
-Redis, and leaves with a ticket for next time.
+It sits before the session middleware: a request that carries a ticket is judged right there,
+without the session or the user: from the ticket alone until its second comes ("queued until
+<second>", or "admitted"), then from Redis for the ticket's holder. Only a first visit, without a
+ticket, is judged in `process_view` (after the session and CSRF middleware), which reads the
+session to know who asks. Every verdict from Redis leaves with a new ticket.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
@@ -27,6 +29,7 @@ from . import waiting_room
 GATED_VIEWS = frozenset({"reservations:book"})
 GATED_API_PREFIX = "/api/v1/me/bookings"
 TICKET_ATTRIBUTE = "_waiting_room_ticket"
+PLACEHOLDER = re.compile(r"\[\[(position|wait|retry)\]\]")
 ADMITTED_ATTRIBUTE = "_waiting_room_admitted"
 
 
@@ -72,10 +75,14 @@ class WaitingRoomMiddleware:
             return None
         if verdict.admitted:
             setattr(request, ADMITTED_ATTRIBUTE, True)
+            setattr(request, TICKET_ATTRIBUTE, verdict.ticket)  # goes out with the view's response
             return None
         # Before the locale middleware: the language comes from the cookie or the browser.
         with translation.override(translation.get_language_from_request(request)):
-            return _queued_response(request, verdict)
+            response = _queued_response(request, verdict)
+        if verdict.ticket is not None:
+            _set_ticket(response, verdict.ticket)
+        return response
 
     def process_view(
         self, request: HttpRequest, view_func: Callable[..., Any], view_args: Any, view_kwargs: Any
@@ -118,16 +125,11 @@ def _queued_response(request: HttpRequest, verdict: waiting_room.Verdict) -> Htt
         )
     else:
         opens = timezone.localtime(verdict.opens_at).strftime("%H:%M") if verdict.opens_at else ""
-        html = _queued_page(
-            translation.get_language(),
-            request.get_full_path(),
-            verdict.position,
-            verdict.wait_seconds,
-            retry,
-            opens,
-            waiting_room.rules().arrival_seconds,
+        page = _queued_page(
+            translation.get_language(), request.get_full_path(), opens, waiting_room.rules().arrival_seconds
         )
-        response = HttpResponse(html)
+        numbers = {"position": verdict.position, "wait": verdict.wait_seconds, "retry": retry}
+        response = HttpResponse(PLACEHOLDER.sub(lambda m: str(numbers[m.group(1)]), page))
     response["X-Waiting-Room"] = "queued"
     response["X-Queue-Position"] = str(verdict.position)
     response["Retry-After"] = str(retry)
@@ -135,11 +137,12 @@ def _queued_response(request: HttpRequest, verdict: waiting_room.Verdict) -> Htt
     return response
 
 
-@lru_cache(maxsize=2048)
-def _queued_page(language: str, path: str, position: int, wait: int, retry: int, opens: str, arrival: int) -> str:
-    """The queue page, without the request (base_public.html): what it says changes once a second,
-    while a bot may ask ten times a second, so each rendering is kept for the next asker."""
-    context = {"position": position, "wait": wait, "retry": retry, "opens": opens, "arrival": arrival, "path": path}
+@lru_cache(maxsize=4096)
+def _queued_page(language: str, path: str, opens: str, arrival: int) -> str:
+    """The queue page, rendered without the request (base_public.html) once per process for each
+    language and URL, with placeholders for the resident's own numbers (filled in per answer)."""
+    context = {name: f"[[{name}]]" for name in ("position", "wait", "retry")}
+    context.update(opens=opens, arrival=arrival, path=path)
     return render_to_string("reservations/waiting_room.html", context)
 
 

@@ -48,6 +48,7 @@ class Ticket:
     """What a browser carries between refreshes (signed, so it cannot be forged or edited)."""
 
     session: str  # a digest of the session cookie it was issued to
+    user_id: int  # whose place it is: asking Redis again needs no session read
     opens_at: int  # the opening, epoch seconds
     rank: int  # the place (0 = first); final once the arrival window has ended
     not_before: float  # epoch seconds: queued for certain until then; 0 = admitted
@@ -77,14 +78,14 @@ def session_digest(session_cookie: str) -> str:
 
 def sign_ticket(ticket: Ticket) -> str:
     return signing.Signer(salt=TICKET_SALT).sign(
-        f"{ticket.session}:{ticket.opens_at}:{ticket.rank}:{ticket.not_before:.3f}"
+        f"{ticket.session}:{ticket.user_id}:{ticket.opens_at}:{ticket.rank}:{ticket.not_before:.3f}"
     )
 
 
 def read_ticket(value: str) -> Ticket | None:
     try:
-        session, opens_at, rank, not_before = signing.Signer(salt=TICKET_SALT).unsign(value).split(":")
-        return Ticket(session=session, opens_at=int(opens_at), rank=int(rank), not_before=float(not_before))
+        session, user_id, opens_at, rank, not_before = signing.Signer(salt=TICKET_SALT).unsign(value).split(":")
+        return Ticket(session, int(user_id), int(opens_at), int(rank), float(not_before))
     except (signing.BadSignature, ValueError):
         return None
 
@@ -96,9 +97,10 @@ def _gating_opening(now: dt.datetime, lead_seconds: int) -> dt.datetime | None:
 
 
 def ticket_verdict(*, ticket_cookie: str, session_cookie: str, now: dt.datetime) -> Verdict | None:
-    """The verdict a ticket gives on its own, without Redis: queued (until its second comes) or
-    admitted; None when only Redis can tell (no valid ticket for this session and opening, or its
-    second has come). Costs a signature check and, every 30 s per process, one query."""
+    """The verdict for a request carrying a ticket: until its second comes, from the ticket alone
+    (queued, or admitted), at the cost of a signature check and, every 30 s per process, one
+    query; once it has come, from Redis for the ticket's holder, without reading the session.
+    None when the ticket says nothing (none, or not for this session or this opening)."""
     if not enabled() or not ticket_cookie or not session_cookie:
         return None
     ticket = read_ticket(ticket_cookie)
@@ -111,7 +113,7 @@ def ticket_verdict(*, ticket_cookie: str, session_cookie: str, now: dt.datetime)
     if ticket.admitted:
         return ADMITTED
     if now.timestamp() >= ticket.not_before:
-        return None
+        return check(user_id=ticket.user_id, now=now, session_cookie=session_cookie)
     return _queued(opens_at=opening, rank=ticket.rank, now=now, room_rules=room_rules)
 
 
@@ -225,10 +227,10 @@ def _check_opening(
     digest = session_digest(session_cookie) if session_cookie else ""
     opening = int(opens_at.timestamp())
     if rank < let_in:
-        return Verdict(admitted=True, ticket=Ticket(digest, opening, rank, 0.0) if digest else None)
+        return Verdict(admitted=True, ticket=Ticket(digest, user_id, opening, rank, 0.0) if digest else None)
     if domain.waiting_room_arriving(now=now, opens_at=opens_at, rules=room_rules):
         not_before = domain.arrivals_end(opens_at, room_rules)  # places are still being drawn
     else:
         not_before = domain.admission_at(rank=rank, opens_at=opens_at, rules=room_rules)
-    held = Ticket(digest, opening, rank, not_before.timestamp()) if digest else None
+    held = Ticket(digest, user_id, opening, rank, not_before.timestamp()) if digest else None
     return _queued(opens_at=opens_at, rank=rank, now=now, room_rules=room_rules, ticket=held)

@@ -205,7 +205,12 @@ def test_a_queued_refresh_is_answered_from_the_ticket_alone(room, caplog):
     finally:
         waiting_room._client.cache_clear()
     assert queued(again) and again["X-Queue-Position"] == first["X-Queue-Position"]
-    assert int(again["Retry-After"]) <= 30 and "番目" in again.text
+    assert int(again["Retry-After"]) <= 30 and f"{again['X-Queue-Position']}番目" in again.text
+    assert f'content="{again["Retry-After"]}"' in again.text and "[[" not in again.text
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    english = get(client, book_url(room), OPENS + dt.timedelta(seconds=6))
+    assert queued(english) and english["X-Queue-Position"] in english.text and "[[" not in english.text
+    assert "番目" not in english.text
     assert "Cookie" not in again.get("Vary", "")  # nor the session
     assert "Redis unreachable" not in caplog.text
 
@@ -227,7 +232,9 @@ def test_a_ticket_holds_only_the_session_it_was_given_to(room):
 
     forger = logged_in(first_in)  # a "queued" ticket for their own session, signed with another key
     session = forger.cookies[settings.SESSION_COOKIE_NAME].value
-    forged = waiting_room.Ticket(waiting_room.session_digest(session), int(OPENS.timestamp()), 99, at.timestamp() + 60)
+    forged = waiting_room.Ticket(
+        waiting_room.session_digest(session), first_in.user.pk, int(OPENS.timestamp()), 99, at.timestamp() + 60
+    )
     payload = waiting_room.sign_ticket(forged).rsplit(":", 1)[0]
     forger.cookies[waiting_room.TICKET_COOKIE] = signing.Signer(
         key="not-the-secret", salt=waiting_room.TICKET_SALT
