@@ -814,6 +814,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     def log(message: str) -> None:
         print(f"[bench {time.time() - began:6.1f}s] {message}", flush=True)
 
+    for port in (WEB_PORT, WS_PORT):
+        if _port_open(port):  # before anything is touched: the run database may be that bench's
+            log(f"port {port} on {HOST} is already in use: another bench (or server) is running; nothing done")
+            return 2
     stack = Stack()
     exit_code = 2
     with _stop_on_signals():
