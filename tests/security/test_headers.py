@@ -169,3 +169,23 @@ def test_the_checker_finds_what_the_policy_blocks(html: str, found: str) -> None
 def test_the_checker_lets_external_scripts_and_data_blocks_be(world: World) -> None:
     html = '<script src="/static/js/a.js"></script><script type="application/json" id="d">{"a": 1}</script>'
     assert inline_violations(html) == []
+
+
+def test_the_policy_built_once_matches_django_csp_and_views_may_still_adjust_it() -> None:
+    from csp.decorators import csp_update
+    from csp.utils import build_policy
+    from django.http import HttpResponse
+    from django.test import RequestFactory
+
+    from config.security import CSPMiddleware, content_security_policy
+
+    @csp_update({"img-src": ["https://maps.example"]})
+    def adjusted_view(request):
+        return HttpResponse("ok")
+
+    request = RequestFactory().get("/")
+    plain = CSPMiddleware(lambda r: HttpResponse("ok"))(request)
+    adjusted = CSPMiddleware(adjusted_view)(RequestFactory().get("/"))
+    assert plain["Content-Security-Policy"] == build_policy(config=dict(content_security_policy()))
+    assert "https://maps.example" in adjusted["Content-Security-Policy"]
+    assert "https://maps.example" not in plain["Content-Security-Policy"]
