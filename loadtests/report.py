@@ -521,7 +521,7 @@ def _fairness(data: dict[str, Any], other: dict[str, Any] | None) -> list[str]:
         )
     note = (
         "Hammerers refresh every 100 ms from 1–2 s before T0 (and while queued); everyone else arrives at T0 + U(0, 10 s)"
-        " and waits the Retry-After the waiting room asks for."
+        " and waits as long as the waiting room asks (X-Retry-After-Ms, as the page's script does)."
     )
     if other is None:
         note += " Run the same profile with the waiting room the other way to compare."

@@ -9,7 +9,7 @@ stop), up to 6 tries per wanted booking. Every answer about a slot is recorded a
 
 Hammerers (5 %, flagged) are the bots of RUSH.md: they wait on the page from just before T0 and
 refresh every 100 ms while it says "not yet open" or, with the waiting room on, "queued"; everyone
-else waits the Retry-After the server asks for.
+else waits as long as the server asks (X-Retry-After-Ms, which the page's script follows, else Retry-After).
 
 The ceiling users (`BareReadUser`, `AvailabilityUser`, `BareClaimUser`, `BookingPostUser`) run the
 closed-loop phases after the rush; they are abstract so that `locust -f loadtests/rush.py` runs only
@@ -415,7 +415,12 @@ def is_queued(resp: Any) -> bool:
 
 
 def _retry_after(headers: Any) -> float:
+    """How long a browser waits before it asks again: the page's script reloads at the
+    millisecond X-Retry-After-Ms gives (static/js/waiting-room.js); without it, Retry-After."""
     try:
+        precise = headers.get("X-Retry-After-Ms")
+        if precise is not None:
+            return max(0.02, min(float(precise) / 1000, 30.0))
         return max(0.1, min(float(headers.get("Retry-After", "1")), 30.0))
     except (TypeError, ValueError):
         return 1.0

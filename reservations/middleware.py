@@ -9,6 +9,7 @@ session to know who asks. Every verdict from Redis leaves with a new ticket.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from functools import lru_cache
@@ -29,7 +30,9 @@ from . import waiting_room
 GATED_VIEWS = frozenset({"reservations:book"})
 GATED_API_PREFIX = "/api/v1/me/bookings"
 TICKET_ATTRIBUTE = "_waiting_room_ticket"
-PLACEHOLDER = re.compile(r"\[\[(position|wait|retry)\]\]")
+PLACEHOLDER = re.compile(r"\[\[(position|wait|retry_ms|retry)\]\]")
+MAX_RETRY_SECONDS = 30
+MIN_RETRY_MS = 20
 ADMITTED_ATTRIBUTE = "_waiting_room_admitted"
 
 
@@ -111,8 +114,13 @@ class WaitingRoomMiddleware:
 
 
 def _queued_response(request: HttpRequest, verdict: waiting_room.Verdict) -> HttpResponse:
-    # Come back exactly when admitted (or in 30 s to see the place move while places are drawn).
-    retry = max(1, min(verdict.wait_seconds, 30))
+    # Come back when admitted (or in 30 s to see the place move). Retry-After and the page's meta
+    # refresh count whole seconds, which would leave a resident up to a second behind a bot that
+    # refreshes ten times a second; the page's script (static/js/waiting-room.js) and
+    # X-Retry-After-Ms give the instant to the millisecond, so following them is as good as hammering.
+    retry = max(1, min(verdict.wait_seconds, MAX_RETRY_SECONDS))
+    now = timezone.now().timestamp()
+    retry_ms = max(MIN_RETRY_MS, min(math.ceil((verdict.admit_at - now) * 1000), MAX_RETRY_SECONDS * 1000))
     if _is_api(request):
         response: HttpResponse = JsonResponse(
             {
@@ -128,11 +136,12 @@ def _queued_response(request: HttpRequest, verdict: waiting_room.Verdict) -> Htt
         page = _queued_page(
             translation.get_language(), request.get_full_path(), opens, waiting_room.rules().arrival_seconds
         )
-        numbers = {"position": verdict.position, "wait": verdict.wait_seconds, "retry": retry}
+        numbers = {"position": verdict.position, "wait": verdict.wait_seconds, "retry": retry, "retry_ms": retry_ms}
         response = HttpResponse(PLACEHOLDER.sub(lambda m: str(numbers[m.group(1)]), page))
     response["X-Waiting-Room"] = "queued"
     response["X-Queue-Position"] = str(verdict.position)
     response["Retry-After"] = str(retry)
+    response["X-Retry-After-Ms"] = str(retry_ms)
     response["Cache-Control"] = "no-store"
     return response
 
@@ -141,7 +150,7 @@ def _queued_response(request: HttpRequest, verdict: waiting_room.Verdict) -> Htt
 def _queued_page(language: str, path: str, opens: str, arrival: int) -> str:
     """The queue page, rendered without the request (base_public.html) once per process for each
     language and URL, with placeholders for the resident's own numbers (filled in per answer)."""
-    context = {name: f"[[{name}]]" for name in ("position", "wait", "retry")}
+    context = {name: f"[[{name}]]" for name in ("position", "wait", "retry", "retry_ms")}
     context.update(opens=opens, arrival=arrival, path=path)
     return render_to_string("reservations/waiting_room.html", context)
 

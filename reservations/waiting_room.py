@@ -66,6 +66,7 @@ class Verdict:
     opens_at: dt.datetime | None = None
     position: int = 0
     wait_seconds: int = 0
+    admit_at: float = 0.0  # epoch seconds: when this place is let in, if the rate holds
     ticket: Ticket | None = None  # to hand to the browser (None: nothing to remember)
 
 
@@ -132,6 +133,7 @@ def _queued(
         opens_at=opens_at,
         position=max(1, rank - let_in + 1),
         wait_seconds=max(1, math.ceil((admission - now).total_seconds())),
+        admit_at=admission.timestamp(),
         ticket=ticket,
     )
 

@@ -280,3 +280,24 @@ def test_an_admitted_ticket_skips_redis_but_not_the_next_opening(room, caplog):
     # A month later the next opening's room opens: the old ticket lets nobody skip its queue.
     next_opening = dt.datetime(2026, 12, 1, 9, 0, tzinfo=TOKYO)
     assert queued(get(client, book_url(room), next_opening - dt.timedelta(seconds=5)))
+
+
+def test_following_the_page_script_lets_each_place_in_to_the_millisecond(room):
+    clients = [logged_in(ResidentFactory()) for _ in range(6)]
+    for client in clients:
+        get(client, book_url(room), OPENS + dt.timedelta(milliseconds=300))
+    rules = waiting_room.rules()
+    for client in clients:
+        at, position, seen_at = OPENS + dt.timedelta(seconds=20, milliseconds=700), None, None
+        for _ in range(20):  # a browser whose page reloads when static/js/waiting-room.js says
+            answer = get(client, book_url(room), at)
+            if not queued(answer):
+                break
+            assert f'data-refresh-ms="{answer["X-Retry-After-Ms"]}"' in answer.text
+            assert int(answer["X-Retry-After-Ms"]) <= int(answer["Retry-After"]) * 1000
+            position, seen_at = int(answer["X-Queue-Position"]), at
+            at += dt.timedelta(milliseconds=int(answer["X-Retry-After-Ms"]))
+        assert not queued(answer)
+        rank = position - 1 + domain.admitted_by(now=seen_at, opens_at=OPENS, rules=rules)
+        due = domain.admission_at(rank=rank, opens_at=OPENS, rules=rules)
+        assert due <= at < due + dt.timedelta(milliseconds=25)
