@@ -89,10 +89,12 @@ clean:
 ## The 09:00 rush benchmark (loadtests/README.md): PROFILE=smoke|today|growth|stress, WAITING_ROOM=on|off.
 PROFILE ?= growth
 WAITING_ROOM ?= off
+## The waiting room's admission rate for the run (residents let in per second); empty = the settings' default.
+ADMIT ?=
 .PHONY: bench-rush bench-smoke
 
 bench-rush: $(STAMP)
-	$(PY) -m loadtests.bench --profile $(PROFILE) $(if $(filter on,$(WAITING_ROOM)),--waiting-room)
+	$(if $(ADMIT),WAITING_ROOM_ADMIT_PER_SECOND=$(ADMIT)) $(PY) -m loadtests.bench --profile $(PROFILE) $(if $(filter on,$(WAITING_ROOM)),--waiting-room)
 
 bench-smoke: $(STAMP)
 	$(PY) -m loadtests.bench --profile smoke
