@@ -920,8 +920,11 @@ def _run(args: argparse.Namespace, profile: Profile, stack: Stack, log: Any, beg
     if args.waiting_room:
         # Nobody is admitted before the arrival window ends; then admit_per_second (the server's
         # settings, defaults in config/settings/base.py). Give the last one a minute to book.
-        arrival = float(os.environ.get("WAITING_ROOM_ARRIVAL_SECONDS", "60"))
-        admit = float(os.environ.get("WAITING_ROOM_ADMIT_PER_SECOND", "40"))
+        from reservations.domain import WaitingRoomRules
+
+        defaults = WaitingRoomRules()
+        arrival = float(os.environ.get("WAITING_ROOM_ARRIVAL_SECONDS", defaults.arrival_seconds))
+        admit = float(os.environ.get("WAITING_ROOM_ADMIT_PER_SECOND", defaults.admit_per_second))
         rush_cap = max(rush_cap, arrival + len(assignments) / admit + 60.0)
     plan = rush.RushPlan(
         t0=t0,

@@ -180,7 +180,7 @@ class WaitingRoomRules:
     `admit_per_second`: by then no place can change, so how often someone refreshes is irrelevant."""
 
     arrival_seconds: int = 60
-    admit_per_second: float = 40.0
+    admit_per_second: float = 10.0
     lead_seconds: int = 1800
 
 

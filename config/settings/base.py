@@ -270,7 +270,10 @@ LOGGING = build_logging(json=LOG_FORMAT == "json", level=env("LOG_LEVEL", defaul
 # The waiting room for the opening minute of first-come booking (needs Redis; off by default).
 WAITING_ROOM_ENABLED = env.bool("WAITING_ROOM", default=False)
 WAITING_ROOM_ARRIVAL_SECONDS = env.int("WAITING_ROOM_ARRIVAL_SECONDS", default=60)
-WAITING_ROOM_ADMIT_PER_SECOND = env.float("WAITING_ROOM_ADMIT_PER_SECOND", default=40.0)
+# Residents let in per second once the arrival window ends: what the web servers take while the
+# booking step's heavy requests (page, POST) start and bots keep refreshing; 10/s holds the booking
+# p95 under 1 s on one 2-core machine (docs/performance.md). Measure yours: make bench-rush ADMIT=n.
+WAITING_ROOM_ADMIT_PER_SECOND = env.float("WAITING_ROOM_ADMIT_PER_SECOND", default=10.0)
 WAITING_ROOM_LEAD_SECONDS = env.int("WAITING_ROOM_LEAD_SECONDS", default=1800)
 
 # Staff two-factor login (docs/security.md): TOTP devices from django-otp, one per staff account.
