@@ -64,8 +64,9 @@ class WaitingRoomMiddleware:
         return response
 
     def _from_ticket(self, request: HttpRequest) -> HttpResponse | None:
-        """The answer a valid "queued" ticket gives on its own; None to go on (after marking an
-        admitted ticket, so that `process_view` lets it through without Redis)."""
+        """The queue page for a request whose ticket (or, once its instant has come, Redis) says
+        "queued"; None to go on, after marking an admitted request so that `process_view` lets it
+        through without asking again."""
         ticket_cookie = request.COOKIES.get(waiting_room.TICKET_COOKIE, "")
         if not ticket_cookie or not waiting_room.enabled() or not _gated_path(request):
             return None
