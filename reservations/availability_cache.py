@@ -69,11 +69,11 @@ def bump_facility(facility_id: int, days: Iterable[dt.date] = ()) -> None:
     whatever a reader cached between the first and the commit. `days` are the days the write
     touched: their own versions guard the one-day entries the booking step reads, so a booking on
     one day leaves the cached answers about the facility's other days current."""
-    keys = [_facility_version_key(facility_id), *(_day_version_key(facility_id, day) for day in days)]
     try:
-        # New random versions rather than INCR: one round trip for all the keys (this runs while the
-        # booking's transaction holds its slot), and still a value never used before.
-        cache.set_many({key: secrets.randbits(60) for key in keys}, timeout=None)
+        # INCR, not a new random value: live.js compares versions to tell a page older than a change.
+        _bump(_facility_version_key(facility_id))
+        for day in days:
+            _bump(_day_version_key(facility_id, day))
     except Exception:
         logger.warning("availability cache: could not bump facility %s", facility_id, exc_info=True)
 

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 import websocket
 from asgiref.sync import async_to_sync, sync_to_async
+from channels.layers import channel_layers
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.db import transaction
@@ -53,7 +54,13 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def _live_settings(settings):
     settings.LIVE_COALESCE_SECONDS = WINDOW
     live.reset_failures()
+    # A fresh channel layer per test: channels_redis keeps its receive state (a count, a lock and
+    # the event loop receiving) on the layer object, and a consumer whose test loop ended while it
+    # was receiving leaves it held, so a later test's consumer on a new loop never received (or was
+    # refused: "two event loops"). That was this file's intermittent CI failure.
+    channel_layers.backends.clear()
     yield
+    channel_layers.backends.clear()
     live.reset_failures()
 
 

@@ -171,3 +171,25 @@ def test_while_one_request_re_renders_a_page_the_others_get_the_previous_renderi
         assert book_link in client.get(url).text  # the previous rendering, not a second render
         availability_cache.cache.delete(lock)
         assert book_link not in client.get(url).text  # re-rendered: taken
+
+
+@pytest.mark.django_db(transaction=True)
+def test_versions_only_grow_so_live_js_can_tell_an_older_page():
+    from reservations import availability_cache
+
+    room = make_room(FacilityFactory(), "r1")
+    band = room.facility.time_bands.get(code="am")
+    day_key = availability_cache._day_version_key(room.facility_id, USE_DAY)
+    before = (-1, -1)
+    for _ in range(5):
+        booking = _book(ResidentFactory(), room, band)
+        reservation_cancel(
+            reservation_id=booking.pk,
+            resident=booking.resident,
+            cancelled_by=booking.resident.user,
+            channel=Channel.WEB,
+            now=NOW,
+        )
+        after = (availability_cache.facility_version(room.facility_id), int(availability_cache.cache.get(day_key)))
+        assert after[0] > before[0] and after[1] > before[1]
+        before = after
