@@ -858,9 +858,6 @@ def _run(args: argparse.Namespace, profile: Profile, stack: Stack, log: Any, beg
 
     timeline = Timeline()
     load_before = os.getloadavg()
-    for port in (WEB_PORT, WS_PORT):
-        if _port_open(port):
-            raise SystemExit(f"port {port} on {HOST} is already in use: another bench (or server) is running")
     calibration = _load_calibration()
     login_rate = min(max(calibration.get("login_rate", DEFAULT_LOGIN_RATE) * 0.7, 50.0), 400.0)
 

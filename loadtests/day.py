@@ -422,9 +422,6 @@ def run_bench(args: argparse.Namespace, profile: Any, stack: Any, log: Any, bega
     if day_profile is None:
         raise SystemExit(f"scenario day has the profiles {', '.join(DAY_PROFILES)}, not {profile.name}")
     load_before = os.getloadavg()
-    for port in (bench.WEB_PORT, bench.WS_PORT):
-        if bench._port_open(port):
-            raise SystemExit(f"port {port} on {bench.HOST} is already in use: another bench (or server) is running")
     now_local = dt.datetime.now(bench.TOKYO)
     template = bench.ensure_template(profile, now_local.date().replace(day=1), fresh=args.fresh_template, log=log)
     with bench._pg("postgres") as admin:

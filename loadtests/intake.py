@@ -426,9 +426,6 @@ def run_bench(args: argparse.Namespace, profile: Any, stack: Any, log: Callable[
 
     timeline = bench.Timeline()
     load_before = os.getloadavg()
-    for port in (bench.WEB_PORT, bench.WS_PORT):
-        if bench._port_open(port):
-            raise SystemExit(f"port {port} on {bench.HOST} is already in use: another bench (or server) is running")
     calibration = bench._load_calibration()
     login_rate = min(max(calibration.get("login_rate", bench.DEFAULT_LOGIN_RATE) * 0.7, 50.0), 400.0)
 
