@@ -244,22 +244,34 @@ def test_a_ticket_holds_only_the_session_it_was_given_to(room):
     assert queued(get(forger, book_url(room), at))
 
 
+def follow_until_admitted(client: Client, url: str, start: dt.datetime, wait):
+    """A browser that keeps its cookies and asks again after `wait(answer)` while queued: when it
+    got in, when its place was due, and the queue answers it saw on the way."""
+    rules = waiting_room.rules()
+    at, seen = start, []
+    for _ in range(20):
+        answer = get(client, url, at)
+        if not queued(answer):
+            break
+        seen.append((at, answer))
+        at += wait(answer)
+    assert not queued(answer)
+    last_at, last = seen[-1]
+    rank = int(last["X-Queue-Position"]) - 1 + domain.admitted_by(now=last_at, opens_at=OPENS, rules=rules)
+    return at, domain.admission_at(rank=rank, opens_at=OPENS, rules=rules), [a for _, a in seen]
+
+
 def test_following_retry_after_with_a_ticket_lets_each_place_in_on_time(room):
     clients = [logged_in(ResidentFactory()) for _ in range(8)]
     for client in clients:
         get(client, book_url(room), OPENS)
-    rules = waiting_room.rules()
     for client in clients:
-        at, position, seen_at = OPENS + dt.timedelta(seconds=20), None, None
-        for _ in range(20):  # a browser that follows the page's refresh and keeps its cookies
-            answer = get(client, book_url(room), at)
-            if not queued(answer):
-                break
-            position, seen_at = int(answer["X-Queue-Position"]), at
-            at += dt.timedelta(seconds=int(answer["Retry-After"]))
-        assert not queued(answer)
-        rank = position - 1 + domain.admitted_by(now=seen_at, opens_at=OPENS, rules=rules)
-        due = domain.admission_at(rank=rank, opens_at=OPENS, rules=rules)
+        at, due, _ = follow_until_admitted(
+            client,
+            book_url(room),
+            OPENS + dt.timedelta(seconds=20),
+            lambda a: dt.timedelta(seconds=int(a["Retry-After"])),
+        )
         assert due <= at < due + dt.timedelta(seconds=1)
 
 
@@ -286,18 +298,14 @@ def test_following_the_page_script_lets_each_place_in_to_the_millisecond(room):
     clients = [logged_in(ResidentFactory()) for _ in range(6)]
     for client in clients:
         get(client, book_url(room), OPENS + dt.timedelta(milliseconds=300))
-    rules = waiting_room.rules()
-    for client in clients:
-        at, position, seen_at = OPENS + dt.timedelta(seconds=20, milliseconds=700), None, None
-        for _ in range(20):  # a browser whose page reloads when static/js/waiting-room.js says
-            answer = get(client, book_url(room), at)
-            if not queued(answer):
-                break
+    for client in clients:  # a browser whose page reloads when static/js/waiting-room.js says
+        at, due, answers = follow_until_admitted(
+            client,
+            book_url(room),
+            OPENS + dt.timedelta(seconds=20, milliseconds=700),
+            lambda a: dt.timedelta(milliseconds=int(a["X-Retry-After-Ms"])),
+        )
+        for answer in answers:
             assert f'data-refresh-ms="{answer["X-Retry-After-Ms"]}"' in answer.text
             assert int(answer["X-Retry-After-Ms"]) <= int(answer["Retry-After"]) * 1000
-            position, seen_at = int(answer["X-Queue-Position"]), at
-            at += dt.timedelta(milliseconds=int(answer["X-Retry-After-Ms"]))
-        assert not queued(answer)
-        rank = position - 1 + domain.admitted_by(now=seen_at, opens_at=OPENS, rules=rules)
-        due = domain.admission_at(rank=rank, opens_at=OPENS, rules=rules)
         assert due <= at < due + dt.timedelta(milliseconds=25)
