@@ -36,7 +36,7 @@ from locust import task
 
 from loadtests import rush
 from loadtests.bench import BASE_URL, REQUEST_TIMEOUT_S, ROOT
-from loadtests.rush import CSRF_RE, CpuMeter, LoadUser, Sample, _form_fields
+from loadtests.rush import CSRF_RE, CpuMeter, LoadUser, Sample, _form_fields, finish_in_flight
 
 rush.EXPECTED.update(
     {
@@ -364,9 +364,7 @@ def run_day(plan: DayPlan, *, grace_s: float = REQUEST_TIMEOUT_S + 5) -> None:
         with CpuMeter(plan.cpu):
             while not plan.stopping():
                 gevent.sleep(0.5)
-            deadline = time.time() + grace_s
-            while plan.in_flight > 0 and time.time() < deadline:
-                gevent.sleep(0.1)
+            finish_in_flight(plan, grace_s)
     finally:
         runner.quit()
         PLAN = None

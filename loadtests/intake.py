@@ -69,7 +69,7 @@ from loadtests.intake_plan import (
     refusal_text,
     setup_rounds,
 )
-from loadtests.rush import CSRF_RE, CpuMeter, LoadUser, Sample, Session, _exception
+from loadtests.rush import CSRF_RE, CpuMeter, LoadUser, Sample, Session, _exception, finish_in_flight
 
 # What each request may answer without it being an error (the login names are rush.py's).
 rush.EXPECTED.update(
@@ -407,9 +407,7 @@ def run_intake(
         with CpuMeter(plan.cpu):
             while plan.finished < users and not plan.stopping():
                 gevent.sleep(0.2)
-            deadline = time.time() + grace_s
-            while plan.in_flight > 0 and time.time() < deadline:
-                gevent.sleep(0.1)
+            finish_in_flight(plan, grace_s)
     finally:
         runner.quit()
         PLAN = None

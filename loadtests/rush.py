@@ -221,6 +221,14 @@ def _environment(user_class: type[FastHttpUser]) -> Environment:
     return Environment(user_classes=[user_class], host=BASE_URL, stop_timeout=1)
 
 
+def finish_in_flight(plan: Any, grace_s: float, poll_s: float = 0.1) -> None:
+    """Let the requests still in flight answer (at most `grace_s` more seconds), so that no answer
+    a check needs is cut off when the users stop."""
+    deadline = time.time() + grace_s
+    while plan.in_flight > 0 and time.time() < deadline:
+        gevent.sleep(poll_s)
+
+
 class CpuMeter:
     """This process's CPU use (% of one core) each second: is the load generator the bottleneck?"""
 
@@ -685,9 +693,7 @@ def run_rush(
         with CpuMeter(plan.cpu):
             while plan.finished < users and not plan.stopping():
                 gevent.sleep(0.2)
-            deadline = time.time() + grace_s
-            while plan.in_flight > 0 and time.time() < deadline:
-                gevent.sleep(0.1)
+            finish_in_flight(plan, grace_s)
     finally:
         runner.quit()
 
@@ -827,9 +833,7 @@ def run_ceiling_phase(
             gevent.sleep(seconds)
         plan.active = False
         end = time.time()
-        drain = time.time() + REQUEST_TIMEOUT_S + 5
-        while plan.in_flight > 0 and time.time() < drain:
-            gevent.sleep(0.05)
+        finish_in_flight(plan, REQUEST_TIMEOUT_S + 5, poll_s=0.05)
     finally:
         plan.active = False
         runner.quit()

@@ -25,9 +25,11 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import psycopg
+
+from loadtests.bench import Proc  # one record of a started process, shared with the benchmark
 
 ROOT = Path(__file__).resolve().parents[2]
 HOST = "127.0.0.1"
@@ -201,15 +203,6 @@ class Redis:
 
     def url(self, db: int = 0) -> str:
         return f"redis://{HOST}:{self.port}/{db}"
-
-
-@dataclass
-class Proc:
-    name: str
-    cmd: list[str]
-    popen: subprocess.Popen[bytes]
-    log: IO[bytes]
-    log_path: Path
 
 
 @dataclass
