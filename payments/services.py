@@ -382,7 +382,11 @@ def payment_refresh(*, payment_id: int, now: dt.datetime) -> str:
     except gateway.GatewayError:
         logger.warning("could not re-read session of payment %s", payment_id)
         return "unreachable"
-    return _apply_session(payment_id=payment_id, session=session, now=now, source="reconcile")
+    # Retried as a deadlock victim like the webhook: the expiry tick lands here when the session it
+    # wanted to expire has just completed, racing that session's own webhook.
+    return _retry_on_deadlock(
+        partial(_apply_session, payment_id=payment_id, session=session, now=now, source="reconcile")
+    )
 
 
 def payments_reconcile(*, now: dt.datetime) -> int:
