@@ -24,9 +24,10 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import secrets
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from django.conf import settings
 from django.core.cache import cache
@@ -39,6 +40,9 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 ENTRY_SECONDS = 300
 RENDER_LOCK_SECONDS = 5
+# How long a request waits for a page another request is rendering (none may be shown meanwhile).
+RENDER_WAIT_SECONDS = 3.0
+RENDER_POLL_SECONDS = 0.02
 ROUNDS_VERSION_KEY = "lottery:rounds:v"
 
 
@@ -127,26 +131,55 @@ def page(
     counts = versions[0] if counts_key else None
     others = (*versions[1 if counts_key else 0 :], availability_cache.catalogue_version())
     entry = found.get(key)
-    crossed = True
-    if entry is not None:
-        (old_counts, old_others), rendered_at, rendered = entry
-        crossed = _crossed(rendered, rendered_at, at)
-        if not crossed and old_others == others:
-            if old_counts == counts or at - rendered_at < stale_seconds():
-                return rendered  # current, or only the counts moved, a moment ago
+    if entry is not None and _serves(entry, counts, others, at):
+        return entry[2]
+    lock_key = f"{key}:rendering"
     try:
-        rendering = cache.add(f"{key}:rendering", 1, timeout=RENDER_LOCK_SECONDS)
+        rendering = cache.add(lock_key, 1, timeout=RENDER_LOCK_SECONDS)
     except Exception:  # noqa: BLE001
         rendering = True
-    if not rendering and entry is not None and not crossed:
-        return entry[2]  # someone is re-rendering it: the previous rendering meanwhile
+    if not rendering:
+        if entry is not None and not _crossed(entry[2], entry[1], at):
+            return entry[2]  # someone is re-rendering it: the previous rendering meanwhile
+        # No rendering that may be shown (none yet, or the clock passed the intake's opening or
+        # close): wait for the one being made rather than all render it at once (the opening second).
+        awaited = _await_rendering(key, lock_key, counts, others, at)
+        if awaited is not None:
+            return awaited
     rendered = render()
     try:
         cache.set(key, ((counts, others), at, rendered), ENTRY_SECONDS)
-        cache.delete(f"{key}:rendering")
+        cache.delete(lock_key)
     except Exception:
         logger.warning("lottery cache: could not store %s", key, exc_info=True)
     return rendered
+
+
+def _serves(entry: Any, counts: Any, others: tuple[Any, ...], at: float) -> bool:
+    """Whether a cached rendering may be served at `at`: rendered at the same versions (the entry
+    counts may be a moment behind) and since the last instant the page names."""
+    (old_counts, old_others), rendered_at, rendered = entry
+    if _crossed(rendered, rendered_at, at) or old_others != others:
+        return False
+    return bool(old_counts == counts or at - rendered_at < stale_seconds())
+
+
+def _await_rendering(key: str, lock_key: str, counts: Any, others: tuple[Any, ...], at: float) -> Rendered | None:
+    """The rendering another request is making, once stored; None when it gave up (its lock is
+    gone without a usable rendering) or RENDER_WAIT_SECONDS passed: then render it yourself."""
+    deadline = time.monotonic() + RENDER_WAIT_SECONDS
+    while time.monotonic() < deadline:
+        time.sleep(RENDER_POLL_SECONDS)
+        try:
+            found = cache.get_many([key, lock_key])
+        except Exception:  # noqa: BLE001
+            return None
+        entry = found.get(key)
+        if entry is not None and _serves(entry, counts, others, at):
+            return cast(Rendered, entry[2])
+        if lock_key not in found:
+            return None
+    return None
 
 
 def value(key: str, compute: Callable[[], T]) -> T:

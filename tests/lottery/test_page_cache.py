@@ -8,9 +8,14 @@ from __future__ import annotations
 import datetime as dt
 import re
 import socket
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import time_machine
+from django.core.cache import cache
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -156,3 +161,36 @@ def test_an_apply_whose_client_left_makes_no_entry(client: Client, clock, hall, 
         browser.close()
     finally:
         server.close()
+
+
+def _slow_page(renders: list[int], seconds: float) -> page_cache.Rendered:
+    renders.append(1)
+    time.sleep(seconds)
+    return page_cache.Rendered(f"<p>rendering {len(renders)}</p>")
+
+
+def test_a_crowd_with_no_page_to_show_waits_for_one_rendering():
+    """The opening second: nobody may be shown the old page, so one request renders and the rest
+    wait for it instead of all rendering the same page at once (on two cores: minutes of backlog)."""
+    key = f"lottery:page:test:{uuid.uuid4()}"
+    renders: list[int] = []
+    crowd = 8
+    barrier = threading.Barrier(crowd)
+
+    def visit(_: int) -> str:
+        barrier.wait()
+        return page_cache.page(key, dt.datetime.now(dt.UTC), lambda: _slow_page(renders, 0.3)).html
+
+    with ThreadPoolExecutor(crowd) as pool:
+        pages = list(pool.map(visit, range(crowd)))
+    assert len(renders) == 1
+    assert set(pages) == {"<p>rendering 1</p>"}
+
+
+def test_a_waiting_request_renders_itself_when_the_renderer_gave_up():
+    """The renderer died (its lock expires with nothing stored): the waiters do not wait forever."""
+    key = f"lottery:page:test:{uuid.uuid4()}"
+    cache.add(f"{key}:rendering", 1, timeout=1)  # a renderer that never stores its page
+    renders: list[int] = []
+    html = page_cache.page(key, dt.datetime.now(dt.UTC), lambda: _slow_page(renders, 0)).html
+    assert html == "<p>rendering 1</p>" and renders == [1]
