@@ -31,14 +31,19 @@ def round_get(round_id: int) -> LotteryRound | None:
 
 
 def rounds_in_intake(now: dt.datetime) -> list[LotteryRound]:
-    """Rounds taking entries now (by the clock, whatever the tick has done yet)."""
-    return list(
-        LotteryRound.objects.filter(
-            state__in=[RoundState.SCHEDULED, RoundState.OPEN], intake_opens_at__lte=now, intake_closes_at__gt=now
+    """Rounds taking entries now (by the clock, whatever the tick has done yet). The scheduled and
+    open rounds come from the cache (current with every round change, see page_cache): the
+    my-entries page shows them to everyone who has just applied."""
+
+    def load() -> list[LotteryRound]:
+        return list(
+            LotteryRound.objects.filter(state__in=[RoundState.SCHEDULED, RoundState.OPEN])
+            .select_related("facility_group")
+            .order_by("use_month", "facility_group__code")
         )
-        .select_related("facility_group")
-        .order_by("use_month", "facility_group__code")
-    )
+
+    candidates = page_cache.value("lottery:rounds:scheduled-or-open", load)
+    return [r for r in candidates if r.intake_opens_at <= now < r.intake_closes_at]
 
 
 def rounds_recent(limit: int = 20) -> list[LotteryRound]:

@@ -34,6 +34,7 @@ from django.utils import translation
 
 from reservations import availability_cache
 from reservations import domain as booking_domain
+from reservations import selectors as booking_selectors
 from reservations import services as booking_services
 from reservations.errors import BookingError, SlotTaken
 from reservations.models import (
@@ -50,7 +51,7 @@ from reservations.models import (
     booking_rules,
 )
 
-from . import domain, page_cache
+from . import domain, page_cache, selectors
 from .errors import LotteryError, LotteryNotFound
 from .models import (
     Eligibility,
@@ -452,8 +453,11 @@ def _offer(outcome: LotteryOutcome, bands: Sequence[TimeBand], *, now: dt.dateti
 # --- entries ------------------------------------------------------------------------------------
 
 
-def _resolve_bands(room: Room, band_ids: Sequence[int]) -> list[TimeBand]:
-    bands = list(TimeBand.objects.filter(facility_id=room.facility_id).order_by("order"))
+def _resolve_bands(room: Room, band_ids: Sequence[int], bands: list[TimeBand] | None = None) -> list[TimeBand]:
+    """The chosen bands of the room's facility, in order and consecutive; `bands` are the facility's
+    bands in order when the caller has them (from the catalogue cache)."""
+    if bands is None:
+        bands = list(TimeBand.objects.filter(facility_id=room.facility_id).order_by("order"))
     by_id = {b.pk: b for b in bands}
     if not band_ids or any(b not in by_id for b in band_ids) or len(set(band_ids)) != len(band_ids):
         raise BookingError("unknown_band", status=400)
@@ -472,24 +476,20 @@ class _Slot:
 
 
 def _check_slot(*, room_id: int, date: dt.date, band_ids: Sequence[int], now: dt.datetime) -> tuple[_Slot, LotteryRoom]:
-    room = (
-        Room.objects.select_related("facility__group")
-        .prefetch_related("units")
-        .filter(pk=room_id, is_active=True, facility__is_active=True)
-        .first()
-    )
-    if room is None:
+    """The room, its bands, its place in the lottery and the round from the caches the pages use
+    (current with every catalogue and round change; PostgreSQL with the cache down), then whether
+    the slot is held, from PostgreSQL."""
+    found = selectors.slot_room(room_id)
+    if found is None:
         raise LotteryNotFound("unknown_room")
-    lottery_room = LotteryRoom.objects.filter(room=room, is_active=True).prefetch_related("bands").first()
+    room, facility_bands, lottery_room = found
     if lottery_room is None:
         raise LotteryError("not_in_lottery")
-    bands = _resolve_bands(room, band_ids)
+    bands = _resolve_bands(room, band_ids, facility_bands)
     allowed = {b.pk for b in lottery_room.bands.all()}
     if allowed and any(b.pk not in allowed for b in bands):
         raise LotteryError("not_in_lottery")
-    lottery_round = LotteryRound.objects.filter(
-        facility_group_id=room.facility.group_id, use_month=booking_domain.month_start(date)
-    ).first()
+    lottery_round = selectors.round_for(room.facility.group_id, booking_domain.month_start(date))
     if lottery_round is None:
         raise LotteryNotFound("no_round")
     _check_intake(lottery_round, now)
@@ -529,6 +529,14 @@ def _lock_person(person_id: int) -> None:
         raise BookingError("not_active", status=403)
 
 
+def _unit_ids(room_id: int) -> set[int]:
+    """The units a room covers, from the catalogue cache while it is bookable."""
+    found = booking_selectors.room_with_bands(room_id)
+    if found is not None:
+        return {u.pk for u in found[0].units.all()}
+    return set(Room.units.through.objects.filter(room_id=room_id).values_list("roomunit_id", flat=True))
+
+
 def _check_same_person(*, slot: _Slot, person_id: int, applicant: str, exclude_entry_id: int | None = None) -> None:
     """One person, one chance per slot: refuse an entry overlapping (same date, a shared unit, a
     shared band) another active entry of the same person, whether individual or through a group.
@@ -540,15 +548,14 @@ def _check_same_person(*, slot: _Slot, person_id: int, applicant: str, exclude_e
             round=slot.lottery_round, person_id=person_id, date=slot.date, status=EntryStatus.ACTIVE
         )
         .exclude(pk=exclude_entry_id or 0)
-        .select_related("band_from", "band_to")
-        .prefetch_related("room__units")
+        .values_list("room_id", "band_from__order", "band_to__order", "applicant")
     )
-    for other in others:
-        if not unit_ids & {u.pk for u in other.room.units.all()}:
+    for room_id, first, last, other_applicant in others:
+        if not orders & set(range(first, last + 1)):
             continue
-        if not orders & set(range(other.band_from.order, other.band_to.order + 1)):
+        if not unit_ids & _unit_ids(room_id):
             continue
-        raise LotteryError("duplicate_entry" if other.applicant == applicant else "same_person")
+        raise LotteryError("duplicate_entry" if other_applicant == applicant else "same_person")
 
 
 def entry_apply(

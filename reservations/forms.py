@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlencode
 
 from django import forms
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from . import domain
@@ -111,9 +112,8 @@ def parse_band_ids(raw: Sequence[str], bands: Sequence[TimeBand]) -> list[TimeBa
 
 def resident_groups(resident: Resident) -> list[Group]:
     """Active groups the resident may book for: those they represent or belong to."""
-    represented = list(resident.represented_groups.filter(status=ResidentStatus.ACTIVE))
-    member_of = list(resident.member_groups.filter(status=ResidentStatus.ACTIVE))
-    unique = {g.pk: g for g in [*represented, *member_of]}
+    mine = Group.objects.filter(Q(representative=resident) | Q(members=resident), status=ResidentStatus.ACTIVE)
+    unique = {g.pk: g for g in mine}  # a representative who is also a member comes twice
     return sorted(unique.values(), key=lambda g: g.name)
 
 
