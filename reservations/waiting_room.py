@@ -152,7 +152,8 @@ def enabled() -> bool:
 
 @lru_cache(maxsize=1)
 def _client() -> redis.Redis:
-    return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=0.5, socket_connect_timeout=0.5)
+    timeout = settings.WAITING_ROOM_REDIS_TIMEOUT
+    return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=timeout, socket_connect_timeout=timeout)
 
 
 _openings: tuple[float, list[dt.datetime]] = (0.0, [])

@@ -275,6 +275,8 @@ WAITING_ROOM_ARRIVAL_SECONDS = env.int("WAITING_ROOM_ARRIVAL_SECONDS", default=6
 # p95 under 1 s on one 2-core machine (docs/performance.md). Measure yours: make bench-rush ADMIT=n.
 WAITING_ROOM_ADMIT_PER_SECOND = env.float("WAITING_ROOM_ADMIT_PER_SECOND", default=10.0)
 WAITING_ROOM_LEAD_SECONDS = env.int("WAITING_ROOM_LEAD_SECONDS", default=1800)
+# How long a request waits for Redis before the waiting room lets it through (it fails open).
+WAITING_ROOM_REDIS_TIMEOUT = env.float("WAITING_ROOM_REDIS_TIMEOUT", default=0.5)
 
 # Staff two-factor login (docs/security.md): TOTP devices from django-otp, one per staff account.
 OTP_TOTP_ISSUER = env("OTP_TOTP_ISSUER", default=f"施設予約 {WARD_NAME}")

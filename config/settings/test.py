@@ -27,6 +27,8 @@ CHANNEL_LAYERS = {
         "CONFIG": {"hosts": [REDIS_URL], "prefix": "asgi-test-" + env("PYTEST_XDIST_WORKER", default="main")},
     }
 }
+# Likewise: a stalled Redis would let a test's resident through the waiting room (it fails open).
+WAITING_ROOM_REDIS_TIMEOUT = 5.0
 LIVE_KEY_PREFIX = "test-" + env("PYTEST_XDIST_WORKER", default="main") + ":"
 CELERY_BROKER_URL = REDIS_URL
 CELERY_TASK_ALWAYS_EAGER = True
