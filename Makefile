@@ -91,10 +91,12 @@ PROFILE ?= growth
 WAITING_ROOM ?= off
 ## The waiting room's admission rate for the run (residents let in per second); empty = the settings' default.
 ADMIT ?=
+## Residents' mean pause in seconds before each click (empty = the harness's default, 2; 0 = none).
+THINK ?=
 .PHONY: bench-rush bench-smoke
 
 bench-rush: $(STAMP)
-	$(if $(ADMIT),WAITING_ROOM_ADMIT_PER_SECOND=$(ADMIT)) $(PY) -m loadtests.bench --profile $(PROFILE) $(if $(filter on,$(WAITING_ROOM)),--waiting-room)
+	$(if $(ADMIT),WAITING_ROOM_ADMIT_PER_SECOND=$(ADMIT)) $(PY) -m loadtests.bench --profile $(PROFILE) $(if $(filter on,$(WAITING_ROOM)),--waiting-room) $(if $(THINK),--think $(THINK))
 
 bench-smoke: $(STAMP)
 	$(PY) -m loadtests.bench --profile smoke
@@ -107,7 +109,7 @@ bench-draw: $(STAMP)
 ## The lottery intake benchmark, scenario (b) (loadtests/README.md): PROFILE=smoke|today|growth|stress.
 .PHONY: bench-intake
 bench-intake: $(STAMP)
-	$(PY) -m loadtests.bench --scenario intake --profile $(PROFILE)
+	$(PY) -m loadtests.bench --scenario intake --profile $(PROFILE) $(if $(THINK),--think $(THINK))
 
 ## An ordinary day, scenario (c) (loadtests/README.md): PROFILE=smoke|today.
 .PHONY: bench-day

@@ -68,6 +68,11 @@ ZIPF_S = 1.1
 HAMMERER_SHARE = 0.05
 HAMMERER_RETRY_S = 0.1
 MAX_TRIES = 6
+# A person's pause before each click after the grid (choosing a slot, filling the form, reading a
+# "taken" page): U(0.5, 1.5) x this mean. 2 s makes 2,600 residents offer at most ~1,300 req/s,
+# RUSH.md's burst for growth (3x its ~430 req/s minute average of ~10 requests each). Bots never
+# pause; --think 0 makes everyone a bot-paced closed loop (the saturation runs of sessions 1-3).
+THINK_S = 2.0
 ARRIVAL_WINDOW_S = 10.0
 REQUEST_TIMEOUT_S = 10.0
 LOGIN_CONCURRENCY = 32  # logins in flight at once before T0: fast, without drowning the workers
@@ -164,6 +169,13 @@ class ZipfPicker:
         if not rest:
             return None
         return rng.choices(rest, weights=[self.weights[i] for i in rest])[0]
+
+
+def think_pause(rng: random.Random, think_s: float, *, bot: bool) -> float:
+    """A person's pause before a click: U(0.5, 1.5) x think_s; bots (and think_s 0) do not pause."""
+    if bot or think_s <= 0:
+        return 0.0
+    return rng.uniform(0.5, 1.5) * think_s
 
 
 def slot_score(starts_at: dt.time, day: dt.date, capacity: int, *, holiday: bool) -> float:
@@ -798,6 +810,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--worker-connections", type=int, default=0, help="gunicorn's; 0 = its default (1000)")
     parser.add_argument("--ceiling-seconds", type=float, default=CEILING_SECONDS)
     parser.add_argument("--seed", type=int, default=SEED)
+    parser.add_argument(
+        "--think",
+        type=float,
+        default=THINK_S,
+        help=f"residents' mean pause before each click after the grid, seconds (default {THINK_S}; 0 = none)",
+    )
     return parser.parse_args(argv)
 
 
@@ -931,6 +949,7 @@ def _run(args: argparse.Namespace, profile: Profile, stack: Stack, log: Any, beg
         assignments=assignments,
         gated=gated,
         waiting_room=args.waiting_room,
+        think_s=args.think,
     )
     log(f"logging {len(assignments)} residents in before T0, then the rush (cap {rush_cap:.0f} s)")
     timeline.mark("rush_spawn")
@@ -1057,6 +1076,7 @@ def _run(args: argparse.Namespace, profile: Profile, stack: Stack, log: Any, beg
                 "hammerers": sum(1 for a in assignments if a.hammerer),
                 "seed": args.seed,
                 "rush_cap_s": rush_cap,
+                "think_s": args.think,
                 "hot_set": [asdict(h) for h in hot],
                 "resident_ids": [a.resident_id for a in assignments],
                 "sizing_req_s": SIZING.get(profile.name),
@@ -1118,6 +1138,7 @@ def standalone_plan(url: str, *, users: int, t0: float, seed: int = SEED) -> Rus
         assignments=make_assignments(residents, seed=seed),
         gated=False,
         waiting_room=False,
+        think_s=float(os.environ.get("RUSH_THINK_S", THINK_S)),
     )
 
 

@@ -96,6 +96,7 @@ class IntakePlan:
     month: dt.date
     slots: list[LotterySlot]
     assignments: list[IntakeAssignment]
+    think_s: float = 0.0  # residents' mean pause before each click after the index (bench.THINK_S)
     zipf_s: float = 1.1
     picker: ZipfPicker = field(init=False)
     answers: list[IntakeAnswer] = field(default_factory=list)
@@ -185,6 +186,8 @@ class IntakeResident(LoadUser):
         if self.a is None:
             return
         self.rng = random.Random(self.a.seed)
+        self.think_rng = random.Random(self.a.seed ^ 0x7415)  # its own stream: the slots drawn stay the same
+        self.hammerer = self.a.early  # re-posts every 200 ms before T0, and never pauses
         self.phase = self.a.crowd
         with self.plan.gate:
             self.logged_in = self._login()
@@ -248,7 +251,11 @@ class IntakeResident(LoadUser):
                 slot = plan.slots[index]
                 if slot.room_id != room:  # back to the round's room page (entries per day and band)
                     room = slot.room_id
+                    self._think()  # choosing the room
                     self.send("GET", f"/lottery/rounds/{slot.round_id}/rooms/{room}/", "round room", self.phase)
+                self._think()  # choosing the slot
+                if plan.stopping():
+                    break
                 outcome = self._apply(slot)
                 if outcome in (SUCCESS, QUOTA, "stop"):
                     break
@@ -278,6 +285,7 @@ class IntakeResident(LoadUser):
             self._answer(slot, "apply", kind, page, sent, code=code or rush._error_code(page), code_source=source)
             return kind
         data = {"csrfmiddlewaretoken": token.group(1), "bands": str(slot.band_id), "group": ""}
+        self._think()  # reading the form
         while True:
             sent = time.time()
             resp = self.send("POST", path, "apply POST", self.phase, data)
@@ -334,6 +342,7 @@ class IntakeResident(LoadUser):
         if action == "rank":
             data["rank"] = "1"
         name = "withdraw POST" if action == "withdraw" else "rank POST"
+        self._think()  # finding the entry on the page
         sent = time.time()
         resp = self.send("POST", f"/lottery/my/entries/{entry_id}/{action}/", name, self.phase, data)
         if resp.status_code != 302:
@@ -479,7 +488,9 @@ def run_bench(args: argparse.Namespace, profile: Any, stack: Any, log: Callable[
 
     # 4. The intake
     stop_at = close + AFTER_CLOSE_S
-    plan = IntakePlan(t0=t0, close=close, stop_at=stop_at, month=month, slots=slots, assignments=assignments)
+    plan = IntakePlan(
+        t0=t0, close=close, stop_at=stop_at, month=month, slots=slots, assignments=assignments, think_s=args.think
+    )
 
     def postpone(new_t0: float) -> bool:
         delta = new_t0 - plan.t0
@@ -561,6 +572,7 @@ def run_bench(args: argparse.Namespace, profile: Any, stack: Any, log: Callable[
                 "after_close_users": sum(1 for a in assignments if a.after_close),
                 "withdrawers": sum(1 for a in assignments if a.action == "withdraw"),
                 "rank_changers": sum(1 for a in assignments if a.action == "rank"),
+                "think_s": args.think,
                 "seed": args.seed,
                 "hot_slots": len(slots),
                 "hot_set": [asdict(s) for s in slots[:50]],

@@ -343,7 +343,8 @@ def render_markdown(data: dict[str, Any], *, other: dict[str, Any] | None = None
         ),
         f"- {run['users']:,} residents ({run['hammerers']} hammerers), arrival T0 + U(0, 10 s), 1–3 bookings each "
         f"from a hot set of {data['hot_set']['size']} slots (Zipf s = 1.1), up to 6 tries per booking; "
-        f"scenario cap {run['rush_cap_s']:.0f} s after T0",
+        + _think_note(run.get("think_s", 0.0))
+        + f"scenario cap {run['rush_cap_s']:.0f} s after T0",
         f"- Logins: {logins['ok']:,} ok, {logins['failed']} failed, {logins['rate_per_s']:.0f}/s, "
         f"last one {logins['done_rel_t0_s']:+.1f} s from T0 (lead {run['login_lead_s']:.0f} s)",
         f"- Rush: {data['rush']['requests']:,} requests, {data['rush']['rps']:.0f} req/s on average over "
@@ -493,6 +494,12 @@ def _endpoints_and_errors(data: dict[str, Any]) -> list[str]:
 
 def _statuses(statuses: dict[str, int]) -> str:
     return " ".join(f"{k}×{v}" for k, v in statuses.items())
+
+
+def _think_note(think_s: float, after: str = "the grid", bots: str = "hammerers") -> str:
+    if think_s <= 0:
+        return "no pause between clicks (everyone a closed loop, as fast as the server answers); "
+    return f"residents pause U({0.5 * think_s:g}, {1.5 * think_s:g}) s before each click after {after} ({bots} never); "
 
 
 def _hot_line(hot: dict[str, Any]) -> str:
@@ -689,7 +696,8 @@ def render_intake_markdown(data: dict[str, Any]) -> str:
         + (f"; T0 postponed {run['t0_postponed_s']:.0f} s (logins)" if run["t0_postponed_s"] else ""),
         f"- Opening crowd {run['opening_users']:,} ({run['early_users']} on the form before T0), arrival T0 + U(0, 10 s), "
         f"1–5 entries each from {run['hot_slots']} hot lottery slots (Zipf s = 1.1), cap 10 per round; "
-        f"{run['withdrawers']} withdraw one, {run['rank_changers']} move one to first preference",
+        f"{run['withdrawers']} withdraw one, {run['rank_changers']} move one to first preference; "
+        + _think_note(run.get("think_s", 0.0), "the index", "those on the form before T0").rstrip("; "),
         f"- Last-hour crowd {run['last_hour_users']:,}, steady through the last {run['last_phase_s']:.0f} s, 1–3 entries "
         f"each; {run['after_close_users']} try again within {run['after_close_s']:.0f} s after the close",
         f"- Logins: {logins['ok']:,} ok, {logins['failed']} failed, {logins['rate_per_s']:.0f}/s, last one "

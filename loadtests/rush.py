@@ -57,6 +57,7 @@ from loadtests.bench import (
     Assignment,
     HotSlot,
     ZipfPicker,
+    think_pause,
 )
 from loadtests.checks import ERROR, FREE, QUOTA, REFUSED, SUCCESS, TAKEN, Answer
 
@@ -142,6 +143,7 @@ class RushPlan:
     assignments: list[Assignment]
     gated: bool  # the server itself opens at T0 (else only the harness's T0 gates)
     waiting_room: bool
+    think_s: float = 0.0  # residents' mean pause before each click after the grid (bench.THINK_S)
     zipf_s: float = 1.1
     login_concurrency: int = LOGIN_CONCURRENCY
     picker: ZipfPicker = field(init=False)
@@ -329,6 +331,7 @@ class _Client:
     # The run's plan: counts requests in flight, collects samples, says when the run stops.
     plan: Any
     hammerer: bool = False
+    think_rng: random.Random = random.Random()  # each user seeds its own (on_start)
 
     def _in_flight(self, delta: int) -> None:
         self.plan.in_flight += delta
@@ -338,6 +341,13 @@ class _Client:
 
     def _deadline(self) -> float:
         return float(self.plan.stop_at)
+
+    def _think(self) -> None:
+        """A person's pause before the next click, U(0.5, 1.5) x the plan's think_s (bots do not
+        pause); never past the scenario's end."""
+        pause = think_pause(self.think_rng, float(getattr(self.plan, "think_s", 0.0)), bot=self.hammerer)
+        if pause > 0:
+            gevent.sleep(max(0.0, min(pause, self._deadline() - time.time())))
 
     def _on_queued(self, resp: Any, since: float) -> None:
         """Hook: the waiting room answered instead of the page."""
@@ -506,6 +516,7 @@ class RushResident(LoadUser):
             return
         self.hammerer = self.a.hammerer
         self.rng = random.Random(self.a.seed)
+        self.think_rng = random.Random(self.a.seed ^ 0x7415)  # its own stream: the slots drawn stay the same
         with self.plan.gate:
             self.logged_in = self._login()
 
@@ -552,6 +563,9 @@ class RushResident(LoadUser):
                 if index is None:
                     return  # every hot slot is known taken
                 self.seen.add(index)
+                self._think()  # choosing the slot (on the grid, or after a "taken" page)
+                if plan.stopping():
+                    return
                 outcome = self._try_slot(plan.hot[index])
                 if outcome == SUCCESS:
                     break
@@ -583,6 +597,7 @@ class RushResident(LoadUser):
             self._answer(slot, "GET", kind, page, code=code or _error_code(page), code_source=source)
             return kind
         token, purpose = _form_fields(page.text or "")
+        self._think()  # filling in the form
         data = {
             "csrfmiddlewaretoken": token,
             "bands": str(slot.band_id),
