@@ -70,8 +70,9 @@ HAMMERER_RETRY_S = 0.1
 MAX_TRIES = 6
 # A person's pause before each click after the grid (choosing a slot, filling the form, reading a
 # "taken" page): U(0.5, 1.5) x this mean. 2 s makes 2,600 residents offer at most ~1,300 req/s,
-# RUSH.md's burst for growth (3x its ~430 req/s minute average of ~10 requests each). Bots never
-# pause; --think 0 makes everyone a bot-paced closed loop (the saturation runs of sessions 1-3).
+# RUSH.md's burst for growth (3x its ~430 req/s minute average of ~10 requests each). Hammerers
+# pause too: what sets them apart is refreshing every 100 ms while they wait (the fairness target);
+# --think 0 makes everyone a closed loop as fast as the server answers (the runs of sessions 1-3).
 THINK_S = 2.0
 ARRIVAL_WINDOW_S = 10.0
 REQUEST_TIMEOUT_S = 10.0
@@ -171,9 +172,9 @@ class ZipfPicker:
         return rng.choices(rest, weights=[self.weights[i] for i in rest])[0]
 
 
-def think_pause(rng: random.Random, think_s: float, *, bot: bool) -> float:
-    """A person's pause before a click: U(0.5, 1.5) x think_s; bots (and think_s 0) do not pause."""
-    if bot or think_s <= 0:
+def think_pause(rng: random.Random, think_s: float) -> float:
+    """A person's pause before a click: U(0.5, 1.5) x think_s (none with think_s 0)."""
+    if think_s <= 0:
         return 0.0
     return rng.uniform(0.5, 1.5) * think_s
 

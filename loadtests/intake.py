@@ -187,7 +187,6 @@ class IntakeResident(LoadUser):
             return
         self.rng = random.Random(self.a.seed)
         self.think_rng = random.Random(self.a.seed ^ 0x7415)  # its own stream: the slots drawn stay the same
-        self.hammerer = self.a.early  # re-posts every 200 ms before T0, and never pauses
         self.phase = self.a.crowd
         with self.plan.gate:
             self.logged_in = self._login()

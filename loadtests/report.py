@@ -496,10 +496,10 @@ def _statuses(statuses: dict[str, int]) -> str:
     return " ".join(f"{k}×{v}" for k, v in statuses.items())
 
 
-def _think_note(think_s: float, after: str = "the grid", bots: str = "hammerers") -> str:
+def _think_note(think_s: float, after: str = "the grid") -> str:
     if think_s <= 0:
         return "no pause between clicks (everyone a closed loop, as fast as the server answers); "
-    return f"residents pause U({0.5 * think_s:g}, {1.5 * think_s:g}) s before each click after {after} ({bots} never); "
+    return f"everyone pauses U({0.5 * think_s:g}, {1.5 * think_s:g}) s before each click after {after}; "
 
 
 def _hot_line(hot: dict[str, Any]) -> str:
@@ -697,7 +697,7 @@ def render_intake_markdown(data: dict[str, Any]) -> str:
         f"- Opening crowd {run['opening_users']:,} ({run['early_users']} on the form before T0), arrival T0 + U(0, 10 s), "
         f"1–5 entries each from {run['hot_slots']} hot lottery slots (Zipf s = 1.1), cap 10 per round; "
         f"{run['withdrawers']} withdraw one, {run['rank_changers']} move one to first preference; "
-        + _think_note(run.get("think_s", 0.0), "the index", "those on the form before T0").rstrip("; "),
+        + _think_note(run.get("think_s", 0.0), "the index").rstrip("; "),
         f"- Last-hour crowd {run['last_hour_users']:,}, steady through the last {run['last_phase_s']:.0f} s, 1–3 entries "
         f"each; {run['after_close_users']} try again within {run['after_close_s']:.0f} s after the close",
         f"- Logins: {logins['ok']:,} ok, {logins['failed']} failed, {logins['rate_per_s']:.0f}/s, last one "

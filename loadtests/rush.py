@@ -343,9 +343,9 @@ class _Client:
         return float(self.plan.stop_at)
 
     def _think(self) -> None:
-        """A person's pause before the next click, U(0.5, 1.5) x the plan's think_s (bots do not
-        pause); never past the scenario's end."""
-        pause = think_pause(self.think_rng, float(getattr(self.plan, "think_s", 0.0)), bot=self.hammerer)
+        """A person's pause before the next click, U(0.5, 1.5) x the plan's think_s (hammerers too:
+        they differ in refreshing while they wait); never past the scenario's end."""
+        pause = think_pause(self.think_rng, float(getattr(self.plan, "think_s", 0.0)))
         if pause > 0:
             gevent.sleep(max(0.0, min(pause, self._deadline() - time.time())))
 

@@ -347,10 +347,9 @@ def test_answers_round_trip_through_the_results_json(room: Room, alice: Resident
     assert Answer.from_dict({**asdict(answer), "unknown": 1}) == answer
 
 
-def test_people_pause_around_the_mean_think_time_and_bots_never():
+def test_people_pause_around_the_mean_think_time():
     rng = random.Random(7)
-    pauses = [think_pause(rng, 2.0, bot=False) for _ in range(4000)]
+    pauses = [think_pause(rng, 2.0) for _ in range(4000)]
     assert min(pauses) >= 1.0 and max(pauses) <= 3.0
     assert abs(sum(pauses) / len(pauses) - 2.0) < 0.05
-    assert think_pause(rng, 2.0, bot=True) == 0.0
-    assert think_pause(rng, 0.0, bot=False) == 0.0
+    assert think_pause(rng, 0.0) == 0.0
