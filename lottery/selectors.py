@@ -35,6 +35,12 @@ def rounds_in_intake(now: dt.datetime) -> list[LotteryRound]:
     open rounds come from the cache (current with every round change, see page_cache): the
     my-entries page shows them to everyone who has just applied."""
 
+    return [r for r in rounds_scheduled_or_open() if r.intake_opens_at <= now < r.intake_closes_at]
+
+
+def rounds_scheduled_or_open() -> list[LotteryRound]:
+    """Rounds whose intake is to come or under way, from the cache (current with every round change)."""
+
     def load() -> list[LotteryRound]:
         return list(
             LotteryRound.objects.filter(state__in=[RoundState.SCHEDULED, RoundState.OPEN])
@@ -42,8 +48,12 @@ def rounds_in_intake(now: dt.datetime) -> list[LotteryRound]:
             .order_by("use_month", "facility_group__code")
         )
 
-    candidates = page_cache.value("lottery:rounds:scheduled-or-open", load)
-    return [r for r in candidates if r.intake_opens_at <= now < r.intake_closes_at]
+    return page_cache.value("lottery:rounds:scheduled-or-open", load)
+
+
+def intake_openings(now: dt.datetime) -> list[dt.datetime]:
+    """The intake openings to come or under way, for the waiting room (reservations/waiting_room.py)."""
+    return sorted({r.intake_opens_at for r in rounds_scheduled_or_open() if r.intake_closes_at > now})
 
 
 def rounds_recent(limit: int = 20) -> list[LotteryRound]:

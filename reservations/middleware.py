@@ -25,9 +25,9 @@ from django.utils.translation import gettext
 
 from . import waiting_room
 
-# The booking step, page and API. Availability stays open to everyone: it is cached and cheap,
-# and residents plan their choice on it before the opening.
-GATED_VIEWS = frozenset({"reservations:book"})
+# The booking step, page and API, and the steps other apps register (waiting_room.gated_views():
+# the lottery's apply step). Availability stays open to everyone: it is cached and cheap, and
+# residents plan their choice on it before the opening.
 GATED_API_PREFIX = "/api/v1/me/bookings"
 TICKET_ATTRIBUTE = "_waiting_room_ticket"
 PLACEHOLDER = re.compile(r"\[\[(position|wait|retry_ms|retry)\]\]")
@@ -44,7 +44,7 @@ def _gated_path(request: HttpRequest) -> bool:
     if _is_api(request):
         return True
     try:
-        return resolve(request.path_info).view_name in GATED_VIEWS
+        return resolve(request.path_info).view_name in waiting_room.gated_views()
     except Resolver404:
         return False
 
@@ -94,7 +94,7 @@ class WaitingRoomMiddleware:
         if not waiting_room.enabled() or getattr(request, ADMITTED_ATTRIBUTE, False):
             return None
         match = request.resolver_match
-        if not _is_api(request) and (match is None or match.view_name not in GATED_VIEWS):
+        if not _is_api(request) and (match is None or match.view_name not in waiting_room.gated_views()):
             return None
         # The session names the user without a database query: a refresh in the queue costs Redis only.
         user_id = request.session.get(SESSION_KEY)

@@ -23,6 +23,7 @@ import logging
 import math
 import secrets
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -157,11 +158,30 @@ def _client() -> redis.Redis:
 
 
 _openings: tuple[float, list[dt.datetime]] = (0.0, [])
+# Other openings the room guards and the steps it gates there, registered by the apps that own
+# them (the lottery: its intake opening and the apply step, in lottery/apps.py).
+_opening_sources: list[Callable[[dt.datetime], Iterable[dt.datetime]]] = []
+_gated_views: frozenset[str] = frozenset({"reservations:book"})
+
+
+def register_opening_source(source: Callable[[dt.datetime], Iterable[dt.datetime]], *, gated_view: str) -> None:
+    """Guard the instants `source(now)` names too, and gate `gated_view` (a URL name) at them."""
+    global _gated_views
+    if source not in _opening_sources:
+        _opening_sources.append(source)
+    _gated_views = _gated_views | {gated_view}
+    forget_openings()
+
+
+def gated_views() -> frozenset[str]:
+    """The steps the room gates: the first-come booking step and those registered."""
+    return _gated_views
 
 
 def _opening_instants(now: dt.datetime) -> list[dt.datetime]:
     """Every facility group's next first-come openings (this month's and next month's use
-    months), re-read from the database at most every 30 s per process."""
+    months) and the registered sources' (the lottery's intake openings), re-read at most every
+    30 s per process."""
     global _openings
     read_at, instants = _openings
     if time.monotonic() - read_at > OPENINGS_CACHE_SECONDS:
@@ -171,6 +191,8 @@ def _opening_instants(now: dt.datetime) -> list[dt.datetime]:
             group_rules = booking_rules(group)
             for ahead in range(group_rules.opens_months_before, group_rules.opens_months_before + 2):
                 found.add(domain.first_come_opens_at(domain.add_months(month, ahead), group_rules))
+        for source in _opening_sources:
+            found.update(source(now))
         instants = sorted(found)
         _openings = (time.monotonic(), instants)
     return instants
