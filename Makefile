@@ -109,7 +109,7 @@ bench-draw: $(STAMP)
 ## The lottery intake benchmark, scenario (b) (loadtests/README.md): PROFILE=smoke|today|growth|stress.
 .PHONY: bench-intake
 bench-intake: $(STAMP)
-	$(PY) -m loadtests.bench --scenario intake --profile $(PROFILE) $(if $(THINK),--think $(THINK))
+	$(if $(ADMIT),WAITING_ROOM_ADMIT_PER_SECOND=$(ADMIT)) $(PY) -m loadtests.bench --scenario intake --profile $(PROFILE) $(if $(filter on,$(WAITING_ROOM)),--waiting-room) $(if $(THINK),--think $(THINK))
 
 ## An ordinary day, scenario (c) (loadtests/README.md): PROFILE=smoke|today.
 .PHONY: bench-day

@@ -497,6 +497,18 @@ def wait_idle(proc: Proc, *, deadline_s: float = 180.0, busy_pct: float = 15.0) 
     return time.monotonic() - began, False
 
 
+def waiting_room_span_s(users: int) -> float:
+    """Seconds from the opening until the waiting room has let `users` in: nobody before the
+    arrival window ends, then admit_per_second (the server's settings, as the environment sets
+    them for the run; defaults in config/settings/base.py)."""
+    from reservations.domain import WaitingRoomRules
+
+    defaults = WaitingRoomRules()
+    arrival = float(os.environ.get("WAITING_ROOM_ARRIVAL_SECONDS", defaults.arrival_seconds))
+    admit = float(os.environ.get("WAITING_ROOM_ADMIT_PER_SECOND", defaults.admit_per_second))
+    return arrival + users / admit
+
+
 def server_env(waiting_room: bool) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_", "CELERY_"))}
     env.update(
@@ -933,15 +945,8 @@ def _run(args: argparse.Namespace, profile: Profile, stack: Stack, log: Any, beg
 
     # 4. The rush
     rush_cap = profile.rush_cap_s
-    if args.waiting_room:
-        # Nobody is admitted before the arrival window ends; then admit_per_second (the server's
-        # settings, defaults in config/settings/base.py). Give the last one a minute to book.
-        from reservations.domain import WaitingRoomRules
-
-        defaults = WaitingRoomRules()
-        arrival = float(os.environ.get("WAITING_ROOM_ARRIVAL_SECONDS", defaults.arrival_seconds))
-        admit = float(os.environ.get("WAITING_ROOM_ADMIT_PER_SECOND", defaults.admit_per_second))
-        rush_cap = max(rush_cap, arrival + len(assignments) / admit + 60.0)
+    if args.waiting_room:  # give the last one let in a minute to book
+        rush_cap = max(rush_cap, waiting_room_span_s(len(assignments)) + 60.0)
     plan = rush.RushPlan(
         t0=t0,
         stop_at=t0 + rush_cap,

@@ -448,6 +448,8 @@ def run_bench(args: argparse.Namespace, profile: Any, stack: Any, log: Callable[
     opening_users = profile.users
     last_users = max(5, round(profile.users * LAST_HOUR_SHARE))
     opening_s = profile.rush_cap_s
+    if args.waiting_room:  # everyone let in, with a minute to apply, before the compressed last hour
+        opening_s = max(opening_s, bench.waiting_room_span_s(opening_users) + 60.0)
     last_s = LAST_PHASE_S.get(profile.name, DEFAULT_LAST_PHASE_S)
     lead = bench.login_lead(opening_users + last_users, login_rate)
     t0 = float(math.ceil(time.time() + lead))
@@ -469,7 +471,7 @@ def run_bench(args: argparse.Namespace, profile: Any, stack: Any, log: Callable[
 
     # 3. Servers
     git = bench.git_state()
-    env = bench.server_env(False)
+    env = bench.server_env(args.waiting_room)
     commands = bench.server_commands(args)
     for name, cmd in commands.items():
         stack.start(name, cmd, env)
@@ -536,6 +538,7 @@ def run_bench(args: argparse.Namespace, profile: Any, stack: Any, log: Callable[
     # 6. Report
     data = report.build_intake(
         profile=profile.name,
+        waiting_room=args.waiting_room,
         began=began,
         t0=t0,
         close=close,

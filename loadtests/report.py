@@ -547,7 +547,7 @@ def write(data: dict[str, Any], results_dir: Path) -> tuple[Path, Path]:
     results_dir.mkdir(parents=True, exist_ok=True)
     meta = data["meta"]
     intake = meta.get("scenario") == "intake"
-    suffix = f"intake-{meta['profile']}" if intake else f"{meta['profile']}{'-wr' if meta['waiting_room'] else ''}"
+    suffix = f"{'intake-' if intake else ''}{meta['profile']}{'-wr' if meta['waiting_room'] else ''}"
     stamp = dt.datetime.fromisoformat(meta["started_utc"]).strftime("%Y%m%dT%H%M%SZ")
     other_path = results_dir / f"latest-{meta['profile']}{'' if meta['waiting_room'] else '-wr'}.json"
     other = None
@@ -592,6 +592,7 @@ def build_intake(
     answers: Sequence[Any],
     checks: Sequence[CheckResult],
     extra: dict[str, Any],
+    waiting_room: bool = False,
 ) -> dict[str, Any]:
     """The intake run's JSON (the Markdown page is rendered from it). No ceiling phases."""
     endpoints = []
@@ -612,7 +613,7 @@ def build_intake(
         "meta": {
             "scenario": "intake",
             "profile": profile,
-            "waiting_room": False,
+            "waiting_room": waiting_room,
             "started_utc": dt.datetime.fromtimestamp(began, dt.UTC).isoformat(timespec="seconds"),
             "finished_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "duration_s": round(dt.datetime.now(dt.UTC).timestamp() - began, 1),
@@ -700,6 +701,12 @@ def render_intake_markdown(data: dict[str, Any]) -> str:
         + _think_note(run.get("think_s", 0.0), "the index").rstrip("; "),
         f"- Last-hour crowd {run['last_hour_users']:,}, steady through the last {run['last_phase_s']:.0f} s, 1–3 entries "
         f"each; {run['after_close_users']} try again within {run['after_close_s']:.0f} s after the close",
+        "- Waiting room: "
+        + (
+            "on (the apply step is gated at the intake opening; queued answers are the `(queued)` rows)"
+            if data["meta"]["waiting_room"]
+            else "off"
+        ),
         f"- Logins: {logins['ok']:,} ok, {logins['failed']} failed, {logins['rate_per_s']:.0f}/s, last one "
         f"{logins['done_rel_t0_s']:+.1f} s from T0",
         f"- Requests: {intake['requests']:,} from T0 to T_close + 5 s, {intake['rps']:.1f} req/s on average, "
