@@ -345,7 +345,7 @@ class _Client:
     def _think(self) -> None:
         """A person's pause before the next click, U(0.5, 1.5) x the plan's think_s (hammerers too:
         they differ in refreshing while they wait); never past the scenario's end."""
-        pause = think_pause(self.think_rng, float(getattr(self.plan, "think_s", 0.0)))
+        pause = think_pause(self.think_rng, self.plan.think_s)
         if pause > 0:
             gevent.sleep(max(0.0, min(pause, self._deadline() - time.time())))
 

@@ -8,8 +8,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-import time_machine
-from django.test import Client, override_settings
+from django.test import override_settings
 from django.urls import reverse
 
 from lottery import domain, services
@@ -17,6 +16,7 @@ from reservations import waiting_room
 from reservations.domain import TOKYO
 from tests.factories import ResidentFactory
 from tests.lottery.conftest import INTAKE_NOW, USE_DAY, USE_MONTH, band_ids
+from tests.reservations.test_waiting_room import ROOM_SETTINGS, queued, visit
 
 pytestmark = pytest.mark.django_db
 
@@ -34,12 +34,7 @@ CALENDAR = domain.RoundCalendar(
 @pytest.fixture(autouse=True)
 def _room_on():
     waiting_room.forget_openings()
-    with override_settings(
-        WAITING_ROOM_ENABLED=True,
-        WAITING_ROOM_ARRIVAL_SECONDS=60,
-        WAITING_ROOM_ADMIT_PER_SECOND=2.0,
-        WAITING_ROOM_LEAD_SECONDS=600,
-    ):
+    with override_settings(**ROOM_SETTINGS):
         yield
     waiting_room.forget_openings()
 
@@ -49,32 +44,21 @@ def own_round(facility):
     return services.round_create(facility_group=facility.group, use_month=USE_MONTH, calendar=CALENDAR)
 
 
-def get(resident, url: str, at: dt.datetime):
-    client = Client()
-    client.force_login(resident.user)
-    with time_machine.travel(at, tick=False):
-        return client.get(url)
-
-
-def queued(response) -> bool:
-    return response.get("X-Waiting-Room") == "queued"
-
-
 def apply_url(room) -> str:
     return reverse("lottery:apply", args=[room.pk, USE_DAY]) + f"?bands={band_ids(room.facility, 'ev')[0]}"
 
 
 def test_the_apply_step_waits_in_the_intake_opening_minute_and_is_let_in_after(hall, own_round):
     resident = ResidentFactory()
-    answer = get(resident, apply_url(hall), OPENS + dt.timedelta(seconds=10))
+    answer = visit(resident, apply_url(hall), OPENS + dt.timedelta(seconds=10))
     assert answer.status_code == 200 and queued(answer)
     assert answer["X-Queue-Position"] == "1"
     # The only one waiting: let in as the arrival window ends.
-    admitted = get(resident, apply_url(hall), OPENS + dt.timedelta(seconds=61))
+    admitted = visit(resident, apply_url(hall), OPENS + dt.timedelta(seconds=61))
     assert not queued(admitted) and "この枠の抽選に申し込む" in admitted.text
 
 
 def test_the_entries_per_slot_pages_stay_open_and_far_from_the_opening_nobody_waits(hall, own_round):
     room_page = reverse("lottery:round_room", args=[own_round.pk, hall.pk])
-    assert not queued(get(ResidentFactory(), room_page, OPENS + dt.timedelta(seconds=10)))
-    assert not queued(get(ResidentFactory(), apply_url(hall), INTAKE_NOW))
+    assert not queued(visit(ResidentFactory(), room_page, OPENS + dt.timedelta(seconds=10)))
+    assert not queued(visit(ResidentFactory(), apply_url(hall), INTAKE_NOW))
