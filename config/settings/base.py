@@ -271,8 +271,9 @@ LOGGING = build_logging(json=LOG_FORMAT == "json", level=env("LOG_LEVEL", defaul
 WAITING_ROOM_ENABLED = env.bool("WAITING_ROOM", default=False)
 WAITING_ROOM_ARRIVAL_SECONDS = env.int("WAITING_ROOM_ARRIVAL_SECONDS", default=60)
 # Residents let in per second once the arrival window ends: what the web servers take while the
-# booking step's heavy requests (page, POST) start and bots keep refreshing; 10/s holds the booking
-# p95 under 1 s on one 2-core machine (docs/performance.md). Measure yours: make bench-rush ADMIT=n.
+# booking step's heavy requests (page, POST) start and bots keep refreshing; 10/s held the booking
+# p95 under 1 s on our 2-core VM at full speed, not at half speed, and the lottery intake wanted 3/s
+# (docs/performance.md). Measure yours: make bench-rush ADMIT=n, make bench-intake ADMIT=n.
 WAITING_ROOM_ADMIT_PER_SECOND = env.float("WAITING_ROOM_ADMIT_PER_SECOND", default=10.0)
 WAITING_ROOM_LEAD_SECONDS = env.int("WAITING_ROOM_LEAD_SECONDS", default=1800)
 # How long a request waits for Redis before the waiting room lets it through (it fails open).
