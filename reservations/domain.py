@@ -11,6 +11,7 @@ import enum
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import holidays
@@ -113,8 +114,14 @@ def is_holiday(day: dt.date) -> bool:
     return day.weekday() >= 5 or day in _JP_HOLIDAYS
 
 
+@lru_cache(maxsize=16)
+def _national_holidays(year: int) -> tuple[tuple[dt.date, str], ...]:
+    return tuple(holidays.country_holidays("JP", years=year, language="ja").items())
+
+
 def national_holidays(year: int) -> dict[dt.date, str]:
-    return dict(holidays.country_holidays("JP", years=year, language="ja").items())
+    """The year's national holidays by date (built once per process and year: every grid asks)."""
+    return dict(_national_holidays(year))
 
 
 def fee_for(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from django.db.models import Count, Q, QuerySet
 
@@ -44,6 +45,10 @@ class Availability:
     slots: dict[tuple[int, dt.date, int], Cell] = field(default_factory=dict)
     closed_days: set[tuple[int | None, dt.date]] = field(default_factory=set)
 
+    @cached_property
+    def _band_ids(self) -> list[int]:
+        return [band.pk for band in self.bands]
+
     @property
     def rules(self) -> domain.BookingRules:
         return booking_rules(self.facility.group)
@@ -58,7 +63,8 @@ class Availability:
         return domain.window_refusal(use_date=day, band_start=band.starts_at, now=self.now, rules=self.rules) is None
 
     def day(self, room: Room, day: dt.date) -> Cell:
-        cells = [self.slots[(room.pk, day, b.pk)] for b in self.bands]
+        room_id = room.pk
+        cells = [self.slots[(room_id, day, band_id)] for band_id in self._band_ids]
         if any(c is Cell.CLOSED for c in cells):
             return Cell.CLOSED
         if all(c is Cell.UNAVAILABLE for c in cells):
@@ -139,20 +145,30 @@ def availability(
     occupied, closed = _taken_cells(facility, min(days), max(days))
     result = Availability(facility=facility, rooms=rooms, bands=bands, days=days, now=now, closed_days=set(closed))
     now_tokyo = now.astimezone(domain.TOKYO)
+    # Ids and start instants once, not per cell: a month grid has thousands of cells, rebuilt after
+    # every booking at 09:00.
+    band_ids = [band.pk for band in bands]
+    started = {
+        (day, band_id): dt.datetime.combine(day, band.starts_at, tzinfo=domain.TOKYO) <= now_tokyo
+        for day in days
+        for band_id, band in zip(band_ids, bands, strict=True)
+    }
+    slots = result.slots
     for room in rooms:
+        room_id = room.pk
         unit_ids = [u.pk for u in room.units.all()]
         for day in days:
-            room_closed = (None, day) in closed or (room.pk, day) in closed
-            for band in bands:
+            room_closed = (None, day) in closed or (room_id, day) in closed
+            for band_id in band_ids:
                 if room_closed:
                     cell = Cell.CLOSED
-                elif any((u, day, band.pk) in occupied for u in unit_ids):
+                elif any((u, day, band_id) in occupied for u in unit_ids):
                     cell = Cell.TAKEN
-                elif dt.datetime.combine(day, band.starts_at, tzinfo=domain.TOKYO) <= now_tokyo:
+                elif started[(day, band_id)]:
                     cell = Cell.UNAVAILABLE
                 else:
                     cell = Cell.FREE
-                result.slots[(room.pk, day, band.pk)] = cell
+                slots[(room_id, day, band_id)] = cell
     return result
 
 

@@ -235,14 +235,13 @@ def _month_context(
     availability = selectors.availability(facility=facility, days=days, now=now, room_filter=room_filter)
     query = form.querystring()
 
+    week_urls = {day: reverse("reservations:facility_week", args=[facility.pk, day]) + query for day in days}
     rows = []
     for room in availability.rooms:
         cells = []
         for day in days:
             cell = availability.day(room, day)
-            url = None
-            if cell in (Cell.FREE, Cell.PARTLY):
-                url = reverse("reservations:facility_week", args=[facility.pk, day]) + query
+            url = week_urls[day] if cell in (Cell.FREE, Cell.PARTLY) else None
             cells.append(GridCell(day=day, cell=cell, url=url))
         rows.append(GridRow(room=room, cells=cells))
 
@@ -300,12 +299,13 @@ def _week_context(
 
     rows = []
     for room in availability.rooms:
+        book_urls = {day: reverse("reservations:book", args=[room.pk, day]) for day in days}
         for band in availability.bands:
             cells = []
             for day in days:
                 url = None
                 if availability.bookable(room, day, band):
-                    url = reverse("reservations:book", args=[room.pk, day]) + f"?bands={band.pk}"
+                    url = f"{book_urls[day]}?bands={band.pk}"
                 cells.append(GridCell(day=day, cell=availability.slot(room, day, band), url=url))
             rows.append(GridRow(room=room, band=band, cells=cells))
 
