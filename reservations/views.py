@@ -589,9 +589,19 @@ def _refused_early(
 ) -> HttpResponse | None:
     """The short answer for a slot that cannot be booked because of the state of things (taken,
     closed, outside the window), judged from the cached availability; None to carry on."""
+    found = _state_refusal(resident, room, day, chosen, _now())
+    if found is None:
+        return None
+    code, status = found
+    message = MESSAGES[code] if request.method == "POST" or code != "slot_taken" else SLOT_NOT_FREE
+    return _error(request, message, status, code=code, back_url=_week_url(room, day))
+
+
+def _state_refusal(
+    resident: Resident | None, room: Room, day: dt.date, chosen: list[TimeBand], now: dt.datetime
+) -> tuple[str, int] | None:
     if not chosen:
         return None
-    now = _now()
     availability = selectors.availability(facility=room.facility, days=[day], now=now, only_room=room)
     cells = [
         BandChoice(band=b, cell=availability.slot(room, day, b), bookable=False, fee=None, chosen=True) for b in chosen
@@ -599,9 +609,19 @@ def _refused_early(
     found = _blocker(resident, cells, day, now, booking_rules(room.facility.group))
     if found is None or found[0] not in STATE_REFUSALS | {domain.Refusal.FACILITY_CLOSED.value}:
         return None
-    code, status = found
-    message = MESSAGES[code] if request.method == "POST" or code != "slot_taken" else SLOT_NOT_FREE
-    return _error(request, message, status, code=code, back_url=_week_url(room, day))
+    return found
+
+
+def early_refusal_code(room_id: int, day: dt.date, raw_bands: list[str]) -> str | None:
+    """The refusal code `book` answers a request for this slot with before it reads the session
+    (taken, closed, outside the window: the same for whoever asks), or None if it would go on.
+    For config/refusal_replay.py, which replays that answer without the rest of the stack."""
+    found = selectors.room_with_bands(room_id)
+    if found is None or not is_supported_date(day):
+        return None
+    room, bands = found
+    refusal = _state_refusal(None, room, day, _chosen_or_empty(raw_bands, bands), _now())
+    return refusal[0] if refusal is not None else None
 
 
 def _chosen_or_empty(raw: list[str], bands: list[TimeBand]) -> list[TimeBand]:

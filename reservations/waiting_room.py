@@ -98,6 +98,16 @@ def _gating_opening(now: dt.datetime, lead_seconds: int) -> dt.datetime | None:
     return started[-1] if started else None
 
 
+def may_gate(now: dt.datetime) -> bool:
+    """Whether the room may be holding the booking step back now: it is on and an opening's doors
+    opened within the last KEY_SECONDS (how long its places are kept). Conservative: the room
+    itself decides per resident; this only tells what never needs asking."""
+    if not enabled():
+        return False
+    opening = _gating_opening(now, rules().lead_seconds)
+    return opening is not None and now < opening + dt.timedelta(seconds=KEY_SECONDS)
+
+
 def ticket_verdict(*, ticket_cookie: str, session_cookie: str, now: dt.datetime) -> Verdict | None:
     """The verdict for a request carrying a ticket: until its second comes, from the ticket alone
     (queued, or admitted), at the cost of a signature check and, every 30 s per process, one

@@ -5,8 +5,11 @@ from __future__ import annotations
 from django.core.cache import cache, caches
 from django.core.cache.backends.redis import RedisCache
 
+from config import refusal_replay
+
 
 def clear_test_cache() -> None:
+    refusal_replay.forget()  # answers remembered in memory, keyed by the cache's catalogue version
     backend = caches["default"]
     if not isinstance(backend, RedisCache):  # ReusingRedisCache is one too
         cache.clear()
