@@ -425,7 +425,7 @@ def _booking_page(
     """The confirmation page: the slot, the fee before booking, and what stops it if anything does."""
     resident, room, bands, day = target.resident, target.room, target.bands, target.day
     now = _now()
-    availability = selectors.availability(facility=room.facility, days=[day], now=now)
+    availability = selectors.availability(facility=room.facility, days=[day], now=now, only_room=room)
     rules = booking_rules(room.facility.group)
     tariffs = {t.time_band_id: t for t in room.tariffs.all()}
     holiday = domain.is_holiday(day)
