@@ -94,6 +94,30 @@ def _timeseries(samples: Sequence[Sample], t0: float, until: float) -> list[dict
     return [{"s": k, "requests": v[0], "errors": v[1]} for k, v in sorted(buckets.items())]
 
 
+WINDOW_S = 5
+
+
+def latency_windows(samples: Sequence[Sample], t0: float, until: float) -> list[dict[str, Any]]:
+    """Per endpoint and WINDOW_S-second window from just before T0 (by when the request was sent):
+    requests a second, p50 and p95. Shows when in the opening the answers slowed down, which the
+    whole-run percentiles hide."""
+    buckets: dict[tuple[int, str], list[float]] = defaultdict(list)
+    for s in samples:
+        sent = s.start - t0
+        if -WINDOW_S <= sent <= until - t0 and not s.name.endswith("(queued)"):
+            buckets[(math.floor(sent / WINDOW_S) * WINDOW_S, s.name)].append(s.ms)
+    return [
+        {
+            "from_s": start,
+            "name": name,
+            "rps": round(len(times) / WINDOW_S, 1),
+            "p50_ms": round(percentile(times, 50) or 0),
+            "p95_ms": round(percentile(times, 95) or 0),
+        }
+        for (start, name), times in sorted(buckets.items())
+    ]
+
+
 def build(
     *,
     profile: str,
@@ -170,6 +194,7 @@ def build(
             "errors_from_s": round(min(failed_at), 1) if failed_at else None,
             "errors_until_s": round(max(failed_at), 1) if failed_at else None,
             "timeseries": series,
+            "latency_windows": latency_windows(rush_samples, t0, rush_end),
             "login_requests": len(login_samples),
             "finished_users": plan.finished,
         },
@@ -369,6 +394,7 @@ def render_markdown(data: dict[str, Any], *, other: dict[str, Any] | None = None
         "Response times in ms, from the raw times (nearest rank). Rush rows: over each endpoint's own active span.",
         "",
         *_endpoints_and_errors(data),
+        *_latency_windows(data["rush"].get("latency_windows", [])),
     ]
     refusals = data["answers_summary"]["refusals"]
     lines += [
@@ -490,6 +516,30 @@ def _endpoints_and_errors(data: dict[str, Any]) -> list[str]:
     if data["errors"]["samples"]:
         lines += ["First errors:", ""] + [f"- `{s}`" for s in data["errors"]["samples"][:5]] + [""]
     return lines
+
+
+def _latency_windows(windows: Sequence[dict[str, Any]]) -> list[str]:
+    names = sorted({w["name"] for w in windows})
+    if not names:
+        return []
+    by_window: dict[int, dict[str, dict[str, Any]]] = defaultdict(dict)
+    for w in windows:
+        by_window[w["from_s"]][w["name"]] = w
+    rows = []
+    for start, cells in sorted(by_window.items()):
+        row: list[Any] = [f"T0{start:+d} s"]
+        for name in names:
+            w = cells.get(name)
+            row.append(f"{w['rps']:,} · {_fmt(w['p50_ms'])} · {_fmt(w['p95_ms'])}" if w else "")
+        rows.append(row)
+    return [
+        "## Latency over the opening",
+        "",
+        f"By when the request was sent, in {WINDOW_S} s windows: requests a second · p50 ms · p95 ms.",
+        "",
+        *_table(["window", *names], rows),
+        "",
+    ]
 
 
 def _statuses(statuses: dict[str, int]) -> str:
