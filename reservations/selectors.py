@@ -117,17 +117,27 @@ def facility_rooms(facility: Facility, room_filter: RoomFilter | None = None) ->
 Cells = tuple[frozenset[tuple[int, dt.date, int]], frozenset[tuple[int | None, dt.date]]]
 
 
-def _taken_cells(facility: Facility, first: dt.date, last: dt.date) -> Cells:
+def _taken_cells(facility_id: int, first: dt.date, last: dt.date) -> Cells:
     """Occupied (unit, day, band) and closed (room or None, day) over the days, from the cache."""
 
     def load() -> Cells:
-        closed = Closure.objects.filter(facility=facility, date__range=(first, last)).values_list("room_id", "date")
-        occupied = Occupancy.objects.filter(unit__facility=facility, date__range=(first, last)).values_list(
+        closed = Closure.objects.filter(facility_id=facility_id, date__range=(first, last)).values_list(
+            "room_id", "date"
+        )
+        occupied = Occupancy.objects.filter(unit__facility_id=facility_id, date__range=(first, last)).values_list(
             "unit_id", "date", "band_id"
         )
         return frozenset(occupied), frozenset(closed)
 
-    return availability_cache.facility_cells(facility.pk, first, last, load)
+    return availability_cache.facility_cells(facility_id, first, last, load)
+
+
+def day_cells_warm(facility_id: int, days: list[dt.date]) -> None:
+    """Compute and cache the one-day cells a write has just changed (after its commit and the
+    version bump): at 09:00 the crowd asking "is this slot still free?" about that day then finds
+    them current, instead of each of its requests querying PostgreSQL at once."""
+    for day in days:
+        _taken_cells(facility_id, day, day)
 
 
 def availability(
@@ -142,7 +152,7 @@ def availability(
     four queries on a miss, whatever the number of rooms and days."""
     rooms = [only_room] if only_room is not None else facility_rooms(facility, room_filter)
     _rooms, bands = _catalogue(facility)
-    occupied, closed = _taken_cells(facility, min(days), max(days))
+    occupied, closed = _taken_cells(facility.pk, min(days), max(days))
     result = Availability(facility=facility, rooms=rooms, bands=bands, days=days, now=now, closed_days=set(closed))
     now_tokyo = now.astimezone(domain.TOKYO)
     # Ids and start instants once, not per cell: a month grid has thousands of cells, rebuilt after

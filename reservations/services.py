@@ -8,14 +8,15 @@ decides them, so two people racing for one slot never wait on each other.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import secrets
 from collections.abc import Sequence
 
 from django.contrib.auth.hashers import make_password
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import Q
 
-from . import availability_cache, domain
+from . import availability_cache, domain, selectors
 from .errors import BookingError, NotFound, SlotTaken
 from .models import (
     ACTIVE_STATES,
@@ -43,6 +44,8 @@ from .models import (
 )
 from .notifications import availability_changed
 
+logger = logging.getLogger(__name__)
+
 REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 GROUP_MIN_MEMBERS = 5
 PIN_MIN_LENGTH = 4
@@ -60,6 +63,10 @@ def _notify_after_commit(facility_id: int, dates: Sequence[dt.date]) -> None:
 
     def after_commit() -> None:
         availability_cache.bump_facility(facility_id, dates)
+        try:
+            selectors.day_cells_warm(facility_id, list(dates))
+        except DatabaseError:  # only a warm-up: the next reader computes them
+            logger.warning("could not warm the availability of facility %s", facility_id, exc_info=True)
         availability_changed(facility_id, list(dates))
 
     transaction.on_commit(after_commit)

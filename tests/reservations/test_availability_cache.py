@@ -193,3 +193,21 @@ def test_versions_only_grow_so_live_js_can_tell_an_older_page():
         after = (availability_cache.facility_version(room.facility_id), int(availability_cache.cache.get(day_key)))
         assert after[0] > before[0] and after[1] > before[1]
         before = after
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_committed_booking_leaves_its_day_already_computed(django_assert_num_queries):
+    room = make_room(FacilityFactory(), "r1")
+    band = room.facility.time_bands.get(code="am")
+    booking = _book(ResidentFactory(), room, band)  # commits: the booking warms its day
+
+    with django_assert_num_queries(0):
+        occupied, _closed = selectors._taken_cells(room.facility_id, USE_DAY, USE_DAY)
+
+    assert {(unit.pk, USE_DAY, band.pk) for unit in room.units.all()} <= occupied
+    reservation_cancel(
+        reservation_id=booking.pk, resident=booking.resident, cancelled_by=booking.booked_by, channel=Channel.WEB, now=NOW
+    )
+    with django_assert_num_queries(0):
+        occupied, _closed = selectors._taken_cells(room.facility_id, USE_DAY, USE_DAY)
+    assert not occupied
