@@ -15,15 +15,15 @@ from django.test.utils import CaptureQueriesContext
 from config import refusal_replay
 from reservations import waiting_room
 from reservations.models import Channel
-from reservations.services import reservation_cancel, reservation_create
+from reservations.services import reservation_cancel
 from tests.factories import FacilityFactory, ResidentFactory, make_room
+from tests.reservations.test_views import take
 from tests.reservations.test_waiting_room import ROOM_SETTINGS, book_url, queued
 
 pytestmark = pytest.mark.django_db
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 NOW = dt.datetime(2026, 11, 10, 10, 0, tzinfo=TOKYO)  # December's first-come window is open
-DAY = dt.date(2026, 12, 7)
 
 
 @pytest.fixture(autouse=True)
@@ -35,19 +35,6 @@ def clock():
 @pytest.fixture
 def room():
     return make_room(FacilityFactory(), "r1")
-
-
-def take(room, at: dt.datetime = NOW):
-    resident = ResidentFactory()
-    return reservation_create(
-        resident=resident,
-        room_id=room.pk,
-        date=DAY,
-        band_ids=[room.facility.time_bands.get(code="am").pk],
-        channel=Channel.WEB,
-        booked_by=resident.user,
-        now=at,
-    )
 
 
 def own_headers(response) -> dict[str, str]:
@@ -135,7 +122,7 @@ def test_a_post_always_goes_through_the_stack(room):
 
 def test_the_waiting_room_is_never_bypassed(room):
     opens = dt.datetime(2026, 11, 1, 9, 0, tzinfo=TOKYO)
-    take(room, at=opens + dt.timedelta(seconds=1))
+    take(room)
     client = Client()
     with time_machine.travel(opens - dt.timedelta(hours=1), tick=False):  # no opening near: remembered
         assert client.get(book_url(room)).status_code == 409
