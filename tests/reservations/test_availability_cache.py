@@ -206,7 +206,11 @@ def test_a_committed_booking_leaves_its_day_already_computed(django_assert_num_q
 
     assert {(unit.pk, USE_DAY, band.pk) for unit in room.units.all()} <= occupied
     reservation_cancel(
-        reservation_id=booking.pk, resident=booking.resident, cancelled_by=booking.booked_by, channel=Channel.WEB, now=NOW
+        reservation_id=booking.pk,
+        resident=booking.resident,
+        cancelled_by=booking.booked_by,
+        channel=Channel.WEB,
+        now=NOW,
     )
     with django_assert_num_queries(0):
         occupied, _closed = selectors._taken_cells(room.facility_id, USE_DAY, USE_DAY)
