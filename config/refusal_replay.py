@@ -22,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -51,6 +52,7 @@ class Answer:
 
 
 _answers: dict[Key, Answer] = {}
+_remembering = threading.Lock()  # gthread workers: evicting the oldest must not race another insert
 replayed = 0  # answers served from memory by this process (for tests and profiling)
 
 
@@ -114,9 +116,11 @@ def _remember(key: Key, response: HttpResponse) -> None:
     if "cookie" in response.get("Vary", "").lower():  # something read the session: not the same for all
         return
     headers = tuple((name, value) for name, value in response.items() if name.lower() not in OWN_HEADERS)
-    if len(_answers) >= MAX_ANSWERS:
-        _answers.pop(next(iter(_answers)), None)  # the oldest
-    _answers[key] = Answer(code=code, status=response.status_code, headers=headers, content=response.content)
+    answer = Answer(code=code, status=response.status_code, headers=headers, content=response.content)
+    with _remembering:
+        if len(_answers) >= MAX_ANSWERS:
+            _answers.pop(next(iter(_answers)), None)  # the oldest
+        _answers[key] = answer
 
 
 def forget() -> None:

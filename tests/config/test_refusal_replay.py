@@ -137,3 +137,17 @@ def test_the_waiting_room_is_never_bypassed(room):
 
     assert queued(response)
     assert refusal_replay.replayed == before
+
+
+def test_a_full_memory_forgets_its_oldest_answer(room, monkeypatch):
+    take(room)
+    monkeypatch.setattr(refusal_replay, "MAX_ANSWERS", 1)
+    english, japanese = Client(HTTP_ACCEPT_LANGUAGE="en"), Client(HTTP_ACCEPT_LANGUAGE="ja")
+    english.get(book_url(room))
+    japanese.get(book_url(room))  # remembered in place of the English answer
+    before = refusal_replay.replayed
+
+    english.get(book_url(room))
+
+    assert refusal_replay.replayed == before  # forgotten: asked the stack again
+    assert len(refusal_replay._answers) == 1
