@@ -21,12 +21,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.http import HttpRequest, HttpResponse
+from django.urls import Resolver404, resolve
 from django.utils import timezone, translation
 
 from config import request_id
@@ -35,7 +35,7 @@ from reservations.views import REFUSAL_HEADER, early_refusal_code
 
 logger = logging.getLogger(__name__)
 
-BOOK_PATH = re.compile(r"/book/(\d+)/(\d{4}-\d{2}-\d{2})/")
+BOOK_VIEW = "reservations:book"
 MAX_ANSWERS = 20_000  # per process; a few hundred hot slots × languages at 09:00
 # Per request, or made again by the next request's own middleware.
 OWN_HEADERS = frozenset({request_id.HEADER.lower(), "set-cookie", "date"})
@@ -57,16 +57,16 @@ replayed = 0  # answers served from memory by this process (for tests and profil
 
 
 def _question(request: HttpRequest) -> tuple[int, dt.date] | None:
-    """The slot a GET of a booking page asks about, or None for any other request."""
+    """The slot a GET of a booking page asks about (by the URLconf's own route), or None."""
     if request.method != "GET":
         return None
-    match = BOOK_PATH.fullmatch(request.path_info)
-    if match is None:
-        return None
     try:
-        return int(match.group(1)), dt.date.fromisoformat(match.group(2))
-    except ValueError:
+        match = resolve(request.path_info)
+    except Resolver404:
         return None
+    if match.view_name != BOOK_VIEW:
+        return None
+    return match.kwargs["room_id"], match.kwargs["day"]
 
 
 def _key(request: HttpRequest) -> Key:
