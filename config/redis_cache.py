@@ -31,6 +31,7 @@ from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 logger = logging.getLogger(__name__)
 
 UNREACHABLE = (redis.ConnectionError, redis.TimeoutError)
+CLEAR_BATCH = 500  # keys deleted per round trip by a prefixed clear()
 GUARDED = ("add", "get", "set", "touch", "delete", "get_many", "has_key", "incr", "set_many", "delete_many", "clear")
 
 
@@ -122,3 +123,21 @@ class ReusingRedisCache(RedisCache):
     def __init__(self, server: str, params: dict[str, Any]) -> None:
         super().__init__(server, params)
         self._class = ReusingRedisCacheClient
+
+    def clear(self) -> None:
+        """With a KEY_PREFIX, only the keys under it: Django's own clear() is FLUSHDB, which would
+        also wipe whoever else shares the database under another prefix (another installation, or
+        the other test workers: `seed_demo`'s clear() in one worker used to delete the keys a test
+        in the other was in the middle of using). Without a prefix, the whole database as before."""
+        if not self.key_prefix:
+            super().clear()
+            return
+        client = self._cache.get_client(None, write=True)
+        batch: list[bytes] = []
+        for key in client.scan_iter(match=f"{self.key_prefix}:*", count=1000):
+            batch.append(key)
+            if len(batch) == CLEAR_BATCH:
+                client.delete(*batch)
+                batch.clear()
+        if batch:
+            client.delete(*batch)

@@ -90,16 +90,6 @@ def facility_version(facility_id: int) -> int | None:
     return int(value) if value is not None else None
 
 
-def forget_memos() -> None:
-    """Drop this process's copies of the catalogue version and entries, so the next read goes to
-    the cache (tests, which clear the cache's keys between them: a copy younger than
-    CATALOGUE_VERSION_MEMO_SECONDS would otherwise outlive the key it mirrors, and threads reading
-    the copy and the cache would disagree about the version)."""
-    global _catalogue_version_read
-    _catalogue_version_read = (0.0, 0)
-    _catalogue_memo.clear()
-
-
 def bump_catalogue() -> None:
     global _catalogue_version_read
     _catalogue_version_read = (0.0, 0)

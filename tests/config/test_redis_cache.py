@@ -95,3 +95,19 @@ def test_a_successful_probe_puts_redis_back_in_use(settings: Any) -> None:
     assert breaker.down_until == 0.0
     assert cache.get("breaker-probe") == 1
     cache.delete("breaker-probe")
+
+
+def test_clear_with_a_prefix_leaves_the_other_prefixes_keys(settings: Any) -> None:
+    """Django's RedisCache.clear() is FLUSHDB; ours deletes only its own prefix (seed_demo clears the
+    cache: in one test worker it must not wipe the keys a test of the other is using)."""
+    mine = redis_cache.ReusingRedisCache(settings.REDIS_URL, {"KEY_PREFIX": "test-clear-mine"})
+    theirs = redis_cache.ReusingRedisCache(settings.REDIS_URL, {"KEY_PREFIX": "test-clear-theirs"})
+    for i in range(redis_cache.CLEAR_BATCH + 3):  # more than one batch of deletes
+        mine.set(f"k{i}", i)
+    theirs.set("k0", "kept")
+
+    mine.clear()
+
+    assert mine.get_many([f"k{i}" for i in range(redis_cache.CLEAR_BATCH + 3)]) == {}
+    assert theirs.get("k0") == "kept"
+    theirs.clear()
