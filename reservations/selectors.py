@@ -8,6 +8,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from django.db import connection
 from django.db.models import Count, Q, QuerySet
 
 from . import availability_cache, domain
@@ -117,19 +118,27 @@ def facility_rooms(facility: Facility, room_filter: RoomFilter | None = None) ->
 Cells = tuple[frozenset[tuple[int, dt.date, int]], frozenset[tuple[int | None, dt.date]]]
 
 
+def _cells_from_db(facility_id: int, first: dt.date, last: dt.date) -> Cells:
+    closed = Closure.objects.filter(facility_id=facility_id, date__range=(first, last)).values_list("room_id", "date")
+    occupied = Occupancy.objects.filter(unit__facility_id=facility_id, date__range=(first, last)).values_list(
+        "unit_id", "date", "band_id"
+    )
+    return frozenset(occupied), frozenset(closed)
+
+
 def _taken_cells(facility_id: int, first: dt.date, last: dt.date) -> Cells:
     """Occupied (unit, day, band) and closed (room or None, day) over the days, from the cache."""
+    return availability_cache.facility_cells(facility_id, first, last, lambda: _cells_from_db(facility_id, first, last))
 
-    def load() -> Cells:
-        closed = Closure.objects.filter(facility_id=facility_id, date__range=(first, last)).values_list(
-            "room_id", "date"
-        )
-        occupied = Occupancy.objects.filter(unit__facility_id=facility_id, date__range=(first, last)).values_list(
-            "unit_id", "date", "band_id"
-        )
-        return frozenset(occupied), frozenset(closed)
 
-    return availability_cache.facility_cells(facility_id, first, last, load)
+def day_cells(facility_id: int, day: dt.date) -> Cells:
+    """The facility's occupied (unit, day, band) and closed (room or None, day) cells of one day,
+    from the cache guarded by that day's version. Inside a caller's transaction they come from the
+    database: that transaction's own writes count, and being uncommitted they must not be cached
+    (a rollback does not bump the version)."""
+    if connection.in_atomic_block:
+        return _cells_from_db(facility_id, day, day)
+    return _taken_cells(facility_id, day, day)
 
 
 def day_cells_warm(facility_id: int, days: list[dt.date]) -> None:

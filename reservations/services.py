@@ -14,7 +14,6 @@ from collections.abc import Sequence
 
 from django.contrib.auth.hashers import make_password
 from django.db import DatabaseError, IntegrityError, transaction
-from django.db.models import Q
 
 from . import availability_cache, domain, selectors
 from .errors import BookingError, NotFound, SlotTaken
@@ -82,8 +81,10 @@ def _is_occupancy_conflict(error: IntegrityError) -> bool:
     return "occupancy_unique_unit_date_band" in text or "reservations_occupancy" in text
 
 
-def _resolve_bands(room: Room, band_ids: Sequence[int]) -> list[TimeBand]:
-    bands = list(TimeBand.objects.filter(facility_id=room.facility_id).order_by("order"))
+def _resolve_bands(room: Room, band_ids: Sequence[int], bands: Sequence[TimeBand] | None = None) -> list[TimeBand]:
+    """The facility's bands named by `band_ids` (`bands`: all of them, in order, if already read)."""
+    if bands is None:
+        bands = list(TimeBand.objects.filter(facility_id=room.facility_id).order_by("order"))
     by_id = {b.pk: b for b in bands}
     if not band_ids or any(b not in by_id for b in band_ids):
         raise BookingError("unknown_band", status=400)
@@ -91,14 +92,6 @@ def _resolve_bands(room: Room, band_ids: Sequence[int]) -> list[TimeBand]:
     if len(chosen) != len(band_ids) or not domain.is_consecutive([b.order for b in chosen], [b.order for b in bands]):
         raise BookingError(domain.Refusal.BAD_SPAN.value, status=400)
     return chosen
-
-
-def _is_closed(room: Room, date: dt.date) -> bool:
-    return Closure.objects.filter(Q(room__isnull=True) | Q(room=room), facility_id=room.facility_id, date=date).exists()
-
-
-def _occupied(unit_ids: Sequence[int], date: dt.date, bands: Sequence[TimeBand]) -> bool:
-    return Occupancy.objects.filter(unit_id__in=unit_ids, date=date, band__in=bands).exists()
 
 
 def _fee(
@@ -114,7 +107,7 @@ def _fee(
 ) -> int:
     """The usage fee frozen on a booking: the booker's residency, or the group's when booking for
     one; the commercial surcharge when for profit (営利目的); the chosen equipment (附属設備)."""
-    tariffs = {t.time_band_id: t for t in Tariff.objects.filter(room=room, time_band__in=bands)}
+    tariffs = {t.time_band_id: t for t in room.tariffs.all()}  # prefetched on a catalogue room
     return domain.fee_for(
         band_fees=[(tariffs[b.pk].weekday_fee, tariffs[b.pk].holiday_fee) for b in bands if b.pk in tariffs],
         use_date=date,
@@ -130,7 +123,7 @@ def _resolve_equipment(room: Room, equipment_ids: Sequence[int]) -> list[RoomEqu
     wanted = set(equipment_ids)
     if not wanted:
         return []
-    items = list(RoomEquipment.objects.filter(room=room, pk__in=wanted).order_by("pk"))
+    items = sorted((e for e in room.equipment_items.all() if e.pk in wanted), key=lambda e: e.pk)
     if len(items) != len(wanted):
         raise BookingError("unknown_equipment", status=400)
     return items
@@ -141,13 +134,16 @@ def _month_bounds(date: dt.date) -> tuple[dt.date, dt.date]:
     return first, domain.add_months(first, 1)
 
 
-def _insert_slot(reservation: Reservation, unit_ids: Sequence[int], bands: Sequence[TimeBand]) -> None:
+def _insert_slot(
+    reservation: Reservation, unit_ids: Sequence[int], bands: Sequence[TimeBand], *, savepoint: bool = True
+) -> None:
     """Insert the reservation and its occupancy rows; a lost race raises SlotTaken.
 
     Runs inside the caller's transaction; the savepoint lets the caller's transaction carry on
-    cleanly after a lost race (nothing of the loser's is left behind)."""
+    cleanly after a lost race (nothing of the loser's is left behind). A caller whose transaction
+    ends with the SlotTaken anyway passes savepoint=False and saves two round trips."""
     try:
-        with transaction.atomic():
+        with transaction.atomic(savepoint=savepoint):
             reservation.save(force_insert=True)
             Occupancy.objects.bulk_create(
                 Occupancy(reservation=reservation, unit_id=u, date=reservation.date, band=b)
@@ -179,12 +175,18 @@ def reservation_create(
 
     Locks the resident's row, then the group's, to make the monthly cap exact; the slot itself is
     taken by inserting Occupancy rows, whose UNIQUE constraint lets exactly one racer win. A cheap
-    read first turns most losers away before they write anything.
+    read first turns most losers away before they write anything: the day's cached cells, current
+    but for writes still in flight (the constraint decides those).
+
+    The room, its bands, purposes, units, tariffs and equipment come from the catalogue cache
+    (selectors.room_with_bands): catalogue edits bump its version, which every process re-reads
+    within CATALOGUE_VERSION_MEMO_SECONDS, so an edit reaches bookings as it reaches the pages.
     """
-    room = Room.objects.select_related("facility__group").filter(pk=room_id, is_active=True).first()
-    if room is None or not room.facility.is_active:
+    found = selectors.room_with_bands(room_id)
+    if found is None:
         raise NotFound("unknown_room")
-    bands = _resolve_bands(room, band_ids)
+    room, facility_bands = found
+    bands = _resolve_bands(room, band_ids, facility_bands)
     rules = booking_rules(room.facility.group)
 
     if resident.status != ResidentStatus.ACTIVE:
@@ -200,20 +202,21 @@ def reservation_create(
         refusal = None  # same-day and day-before bookings are taken at the counter
     if refusal is not None:
         raise BookingError(refusal.value, status=400 if refusal is domain.Refusal.PAST else 409)
-    if _is_closed(room, date):
+    occupied, closed = selectors.day_cells(room.facility_id, date)
+    if (None, date) in closed or (room.pk, date) in closed:
         raise BookingError(domain.Refusal.FACILITY_CLOSED.value)
 
     purpose = None
     if purpose_id is not None:
-        purpose = room.purposes.filter(pk=purpose_id).first()
+        purpose = next((p for p in room.purposes.all() if p.pk == purpose_id), None)
         if purpose is None:
             raise BookingError("purpose_not_allowed", status=400)
     if attendees is not None and attendees > room.capacity:
         raise BookingError("over_capacity", status=400)
     equipment = _resolve_equipment(room, equipment_ids)
 
-    unit_ids = list(room.units.order_by("pk").values_list("pk", flat=True))
-    if _occupied(unit_ids, date, bands):
+    unit_ids = sorted(unit.pk for unit in room.units.all())
+    if any((unit_id, date, band.pk) in occupied for unit_id in unit_ids for band in bands):
         raise SlotTaken
 
     fee = _fee(
@@ -273,7 +276,7 @@ def reservation_create(
             booked_by=booked_by,
             created_at=now,
         )
-        _insert_slot(reservation, unit_ids, bands)
+        _insert_slot(reservation, unit_ids, bands, savepoint=False)  # SlotTaken ends this transaction
         if equipment:
             reservation.equipment_items.set(equipment)
         _notify_after_commit(room.facility_id, [date])

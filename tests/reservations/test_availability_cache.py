@@ -8,12 +8,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.db import transaction
 from django.test import override_settings
 from django.urls import reverse
 from django.utils import translation
 
 from reservations import selectors
 from reservations.domain import Cell
+from reservations.errors import BookingError, SlotTaken
 from reservations.models import Channel
 from reservations.services import closure_create, reservation_cancel, reservation_create
 from tests.cache import clear_test_cache
@@ -215,3 +217,42 @@ def test_a_committed_booking_leaves_its_day_already_computed(django_assert_num_q
     with django_assert_num_queries(0):
         occupied, _closed = selectors._taken_cells(room.facility_id, USE_DAY, USE_DAY)
     assert not occupied
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_loser_the_cache_knows_about_costs_the_booking_service_no_query(django_assert_num_queries):
+    room = make_room(FacilityFactory(), "r1")
+    band = room.facility.time_bands.get(code="am")
+    _book(ResidentFactory(), room, band)  # commits, and warms the day and the catalogue
+    loser = ResidentFactory()
+
+    with django_assert_num_queries(0), pytest.raises(SlotTaken):
+        _book(loser, room, band)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_closure_reaches_the_booking_service_through_the_cache():
+    room = make_room(FacilityFactory(), "r1")
+    band = room.facility.time_bands.get(code="am")
+    assert _cell(room, band) is Cell.FREE  # the day is cached as free
+    closure_create(facility=room.facility, date=USE_DAY, reason="点検")
+
+    with pytest.raises(BookingError) as refused:
+        _book(ResidentFactory(), room, band)
+    assert refused.value.code == "facility_closed"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_what_a_rolled_back_transaction_saw_is_not_cached_for_the_booking_check():
+    """Inside a caller's transaction the service checks the database, which shows that
+    transaction's own uncommitted booking; cached, that view would outlive the rollback (a rollback
+    bumps no version) and refuse the slot to everyone afterwards."""
+    room = make_room(FacilityFactory(), "r1")
+    band = room.facility.time_bands.get(code="am")
+    with transaction.atomic():
+        _book(ResidentFactory(), room, band)
+        with pytest.raises(SlotTaken):
+            _book(ResidentFactory(), room, band)
+        transaction.set_rollback(True)
+
+    assert _book(ResidentFactory(), room, band).pk is not None
