@@ -89,6 +89,9 @@ TEMPLATES = [
     },
 ]
 
+# Django's widget and form templates in their Jinja2 versions, faster on the hot pages (config/form_renderer.py).
+FORM_RENDERER = "config.form_renderer.FormRenderer"
+
 WSGI_APPLICATION = "config.wsgi.application"
 ASGI_APPLICATION = "config.asgi.application"
 
