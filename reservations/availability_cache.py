@@ -169,6 +169,16 @@ def facility_cells(facility_id: int, first: dt.date, last: dt.date, compute: Cal
     return _versioned(version_key, f"avail:{facility_id}:{first}:{last}", compute)
 
 
+def _recently_rendered(entry: tuple[Any, ...], stamp: tuple[int, int, int]) -> bool:
+    """Outdated by bookings only (the catalogue and the minute are the same) and rendered less than
+    AVAILABILITY_RERENDER_SECONDS ago."""
+    return (
+        len(entry) > 2
+        and tuple(entry[0][1:]) == stamp[1:]
+        and time.time() - float(entry[2]) < settings.AVAILABILITY_RERENDER_SECONDS
+    )
+
+
 def facility_page(
     facility_id: int, parts: str, now: dt.datetime, render: Callable[[], str], *, opens_second: int = 0
 ) -> str:
@@ -186,8 +196,12 @@ def facility_page_versioned(
     was rendered at (past slots and the booking window move with the clock, by the minute; the
     minutes start at the second the facility's booking window opens). At 09:00 every booking makes
     the page out of date: then one request re-renders it while the others are served the previous
-    rendering (at most one render old) instead of all rendering at once. Availability pages only
-    inform; the booking itself is decided by the database."""
+    rendering (at most one render old) instead of all rendering at once. And a page outdated by
+    bookings alone (same catalogue, same minute) is re-rendered at most once every
+    AVAILABILITY_RERENDER_SECONDS: in the rush a hot facility's page would otherwise be rendered
+    again after each of its bookings. Availability pages only inform, and say which version they
+    show (live.js re-reads one older than a change it was told of); the booking itself is decided
+    by the database."""
     minute = int((now.timestamp() - opens_second) // 60)
     version_key = _facility_version_key(facility_id)
     key = f"page:{facility_id}:{parts}"
@@ -200,6 +214,8 @@ def facility_page_versioned(
     entry = found.get(key)
     if entry is not None and entry[0] == stamp:
         return str(entry[1]), int(stamp[0])
+    if entry is not None and _recently_rendered(entry, stamp):
+        return str(entry[1]), int(entry[0][0])
     try:
         rendering = cache.add(f"{key}:rendering", 1, timeout=RENDER_LOCK_SECONDS)
     except Exception:  # noqa: BLE001
@@ -209,7 +225,7 @@ def facility_page_versioned(
         return str(entry[1]), int(entry[0][0])
     html = render()
     try:
-        cache.set(key, (stamp, html), ENTRY_SECONDS)
+        cache.set(key, (stamp, html, time.time()), ENTRY_SECONDS)
         cache.delete(f"{key}:rendering")
     except Exception:
         logger.warning("availability cache: could not store %s", key, exc_info=True)

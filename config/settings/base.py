@@ -167,6 +167,9 @@ CACHES: dict[str, dict[str, Any]] = {"default": {"BACKEND": "django.core.cache.b
 # How long a process trusts its in-memory copy of the catalogue version (rooms, bands, tariffs):
 # a catalogue edit reaches other processes within this many seconds.
 CATALOGUE_VERSION_MEMO_SECONDS = env.float("CATALOGUE_VERSION_MEMO_SECONDS", default=2.0)
+# An availability page outdated by bookings is rendered again at most this often; meanwhile the
+# previous rendering is served (reservations/availability_cache.py). 0: after every booking.
+AVAILABILITY_RERENDER_SECONDS = env.float("AVAILABILITY_RERENDER_SECONDS", default=5.0)
 # How old the lottery's entry counts on the cached public pages may be (lottery/page_cache.py).
 LOTTERY_COUNTS_STALE_SECONDS = env.float("LOTTERY_COUNTS_STALE_SECONDS", default=5.0)
 CHANNEL_LAYERS: dict[str, dict[str, Any]] = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}

@@ -18,6 +18,7 @@ from reservations.domain import Cell
 from reservations.errors import BookingError, SlotTaken
 from reservations.models import Channel
 from reservations.services import closure_create, reservation_cancel, reservation_create
+from reservations.views import AVAILABILITY_VERSION_HEADER
 from tests.cache import clear_test_cache
 from tests.factories import FacilityFactory, ResidentFactory, make_room
 
@@ -256,3 +257,25 @@ def test_what_a_rolled_back_transaction_saw_is_not_cached_for_the_booking_check(
         transaction.set_rollback(True)
 
     assert _book(ResidentFactory(), room, band).pk is not None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_page_outdated_by_bookings_is_rendered_again_at_most_every_few_seconds(client):
+    room = make_room(FacilityFactory(), "r1")
+    band = room.facility.time_bands.get(code="am")
+    url = reverse("reservations:facility_week", args=[room.facility_id, USE_DAY])
+    book_link = reverse("reservations:book", args=[room.pk, USE_DAY]) + f"?bands={band.pk}"
+    with override_settings(AVAILABILITY_RERENDER_SECONDS=3), time_machine.travel(NOW, tick=False) as clock:
+        first = client.get(url)
+        assert book_link in first.text
+        _book(ResidentFactory(), room, band)
+
+        clock.shift(2)
+        again = client.get(url)
+        assert book_link in again.text  # the rendering of two seconds ago
+        assert again[AVAILABILITY_VERSION_HEADER] == first[AVAILABILITY_VERSION_HEADER]  # and says so (live.js)
+
+        clock.shift(2)
+        fresh = client.get(url)
+        assert book_link not in fresh.text  # rendered again: taken
+        assert int(fresh[AVAILABILITY_VERSION_HEADER]) > int(first[AVAILABILITY_VERSION_HEADER])
