@@ -50,6 +50,14 @@ def _book(resident, room, band):
     )
 
 
+def _week_page_with_a_free_slot():
+    """A room and band, the URL of the week page showing them, and the page's link to book them."""
+    room = make_room(FacilityFactory(), "r1")
+    band = room.facility.time_bands.get(code="am")
+    url = reverse("reservations:facility_week", args=[room.facility_id, USE_DAY])
+    return room, band, url, reverse("reservations:book", args=[room.pk, USE_DAY]) + f"?bands={band.pk}"
+
+
 @pytest.mark.django_db(transaction=True)
 def test_committed_booking_and_cancel_reach_a_warm_cache():
     room = make_room(FacilityFactory(), "r1")
@@ -161,10 +169,7 @@ def test_a_booking_leaves_the_cached_answers_about_other_days_current(django_ass
 def test_while_one_request_re_renders_a_page_the_others_get_the_previous_rendering(client):
     from reservations import availability_cache
 
-    room = make_room(FacilityFactory(), "r1")
-    band = room.facility.time_bands.get(code="am")
-    url = reverse("reservations:facility_week", args=[room.facility_id, USE_DAY])
-    book_link = reverse("reservations:book", args=[room.pk, USE_DAY]) + f"?bands={band.pk}"
+    room, band, url, book_link = _week_page_with_a_free_slot()
     with time_machine.travel(NOW, tick=False):
         assert book_link in client.get(url).text  # rendered and cached: free
         _book(ResidentFactory(), room, band)
@@ -261,10 +266,7 @@ def test_what_a_rolled_back_transaction_saw_is_not_cached_for_the_booking_check(
 
 @pytest.mark.django_db(transaction=True)
 def test_a_page_outdated_by_bookings_is_rendered_again_at_most_every_few_seconds(client):
-    room = make_room(FacilityFactory(), "r1")
-    band = room.facility.time_bands.get(code="am")
-    url = reverse("reservations:facility_week", args=[room.facility_id, USE_DAY])
-    book_link = reverse("reservations:book", args=[room.pk, USE_DAY]) + f"?bands={band.pk}"
+    room, band, url, book_link = _week_page_with_a_free_slot()
     with override_settings(AVAILABILITY_RERENDER_SECONDS=3), time_machine.travel(NOW, tick=False) as clock:
         first = client.get(url)
         assert book_link in first.text
