@@ -9,7 +9,6 @@ template (the admin's widgets) is rendered by Django's engine, as before.
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 from django.forms.renderers import BaseRenderer, DjangoTemplates, Jinja2
@@ -20,14 +19,13 @@ class FormRenderer(BaseRenderer):
     def __init__(self) -> None:
         self._jinja2 = Jinja2()
         self._django = DjangoTemplates()
-        self._django_only: set[str] = set()  # names Jinja2 lacks: asked once, not on every render
-        self._lock = threading.Lock()
+        # Names Jinja2 lacks: asked once, not on every render (threads adding the same name race harmlessly).
+        self._django_only: set[str] = set()
 
     def get_template(self, template_name: str) -> Any:
         if template_name not in self._django_only:
             try:
                 return self._jinja2.get_template(template_name)
             except TemplateDoesNotExist:
-                with self._lock:
-                    self._django_only.add(template_name)
+                self._django_only.add(template_name)
         return self._django.get_template(template_name)

@@ -14,9 +14,7 @@ from django.test.utils import CaptureQueriesContext
 
 from config import refusal_replay
 from reservations import waiting_room
-from reservations.models import Channel
-from reservations.services import reservation_cancel
-from tests.factories import FacilityFactory, ResidentFactory, make_room
+from tests.factories import FacilityFactory, ResidentFactory, cancel_on_the_web, make_room
 from tests.reservations.test_views import take
 from tests.reservations.test_waiting_room import ROOM_SETTINGS, book_url, queued
 
@@ -64,13 +62,7 @@ def test_a_slot_freed_since_goes_through_the_stack_again(room):
     booking = take(room)
     client = Client()
     assert client.get(book_url(room)).status_code == 409
-    reservation_cancel(
-        reservation_id=booking.pk,
-        resident=booking.resident,
-        cancelled_by=booking.booked_by,
-        channel=Channel.WEB,
-        now=NOW,
-    )
+    cancel_on_the_web(booking, NOW)
     before = refusal_replay.replayed
 
     again = client.get(book_url(room))

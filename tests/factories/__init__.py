@@ -15,6 +15,7 @@ from reservations.models import (
     FacilityKind,
     Group,
     Purpose,
+    Reservation,
     Residency,
     Resident,
     ResidentStatus,
@@ -26,7 +27,7 @@ from reservations.models import (
     TimeBand,
     User,
 )
-from reservations.services import room_save
+from reservations.services import reservation_cancel, room_save
 
 PASSWORD = "correct-horse-battery"
 THREE_BANDS = [
@@ -195,3 +196,14 @@ def staff_client(user: User, client=None):
     client.force_login(user)
     verify_second_factor(client, user)
     return client
+
+
+def cancel_on_the_web(booking: Reservation, now: dt.datetime) -> Reservation:
+    """The booking's resident cancels it on the web site, through the service."""
+    return reservation_cancel(
+        reservation_id=booking.pk,
+        resident=booking.resident,
+        cancelled_by=booking.resident.user,
+        channel=Channel.WEB,
+        now=now,
+    )

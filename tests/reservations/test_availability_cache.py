@@ -17,10 +17,10 @@ from reservations import selectors
 from reservations.domain import Cell
 from reservations.errors import BookingError, SlotTaken
 from reservations.models import Channel
-from reservations.services import closure_create, reservation_cancel, reservation_create
+from reservations.services import closure_create, reservation_create
 from reservations.views import AVAILABILITY_VERSION_HEADER
 from tests.cache import clear_test_cache
-from tests.factories import FacilityFactory, ResidentFactory, make_room
+from tests.factories import FacilityFactory, ResidentFactory, cancel_on_the_web, make_room
 
 USE_DAY = dt.date(2026, 12, 7)
 NOW = dt.datetime(2026, 11, 10, 10, 0, tzinfo=ZoneInfo("Asia/Tokyo"))
@@ -68,9 +68,7 @@ def test_committed_booking_and_cancel_reach_a_warm_cache():
     booking = _book(resident, room, band)
     assert _cell(room, band) is Cell.TAKEN
 
-    reservation_cancel(
-        reservation_id=booking.pk, resident=resident, cancelled_by=resident.user, channel=Channel.WEB, now=NOW
-    )
+    cancel_on_the_web(booking, NOW)
     assert _cell(room, band) is Cell.FREE
 
 
@@ -191,13 +189,7 @@ def test_versions_only_grow_so_live_js_can_tell_an_older_page():
     before = (-1, -1)
     for _ in range(5):
         booking = _book(ResidentFactory(), room, band)
-        reservation_cancel(
-            reservation_id=booking.pk,
-            resident=booking.resident,
-            cancelled_by=booking.resident.user,
-            channel=Channel.WEB,
-            now=NOW,
-        )
+        cancel_on_the_web(booking, NOW)
         after = (availability_cache.facility_version(room.facility_id), int(availability_cache.cache.get(day_key)))
         assert after[0] > before[0] and after[1] > before[1]
         before = after
@@ -213,13 +205,7 @@ def test_a_committed_booking_leaves_its_day_already_computed(django_assert_num_q
         occupied, _closed = selectors._taken_cells(room.facility_id, USE_DAY, USE_DAY)
 
     assert {(unit.pk, USE_DAY, band.pk) for unit in room.units.all()} <= occupied
-    reservation_cancel(
-        reservation_id=booking.pk,
-        resident=booking.resident,
-        cancelled_by=booking.booked_by,
-        channel=Channel.WEB,
-        now=NOW,
-    )
+    cancel_on_the_web(booking, NOW)
     with django_assert_num_queries(0):
         occupied, _closed = selectors._taken_cells(room.facility_id, USE_DAY, USE_DAY)
     assert not occupied
