@@ -533,6 +533,14 @@ def server_commands(args: argparse.Namespace) -> dict[str, list[str]]:
     ]  # fmt: skip
     if args.worker_connections:
         gunicorn += ["--worker-connections", str(args.worker_connections)]
+    if args.server == "granian":  # the same workers and threads, served by granian (a comparison)
+        gunicorn = [
+            py, "-m", "granian", "--interface", "wsgi", "config.wsgi:application",
+            "--host", HOST, "--port", str(WEB_PORT), "--workers", str(args.workers),
+            "--blocking-threads", str(args.threads), "--backlog", str(args.backlog),
+            "--backpressure", str(args.backpressure),
+            "--http", "1", "--no-ws", "--log-level", "warning",
+        ]  # fmt: skip
     return {
         "gunicorn": gunicorn,
         "daphne": [py, "-m", "daphne", "-b", HOST, "-p", str(WS_PORT), "config.asgi:application"],
@@ -820,6 +828,15 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--keep-alive", type=int, default=5)
     parser.add_argument("--backlog", type=int, default=2048)
+    parser.add_argument(
+        "--server",
+        choices=["gunicorn", "granian"],
+        default="gunicorn",
+        help="the WSGI server (granian: a comparison only, see docs/performance.md; production runs gunicorn)",
+    )
+    parser.add_argument(
+        "--backpressure", type=int, default=4096, help="granian's, per worker: above the crowd's open connections"
+    )
     parser.add_argument("--worker-connections", type=int, default=0, help="gunicorn's; 0 = its default (1000)")
     parser.add_argument("--ceiling-seconds", type=float, default=CEILING_SECONDS)
     parser.add_argument("--seed", type=int, default=SEED)
@@ -833,6 +850,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # gevent's default resolver hands every name lookup to a thread pool; the load generator
+    # connects to a literal 127.0.0.1, so that was pure overhead on the machine under test (about a
+    # quarter of the load generator's CPU at the opening, when 2,600 residents reconnect at once).
+    os.environ.setdefault("GEVENT_RESOLVER", "block")
     import locust  # noqa: F401 - monkey-patches the standard library for gevent, before anything else
 
     args = parse_args(argv)

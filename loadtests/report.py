@@ -465,7 +465,7 @@ def render_markdown(data: dict[str, Any], *, other: dict[str, Any] | None = None
         f"- template `{data['template']['name']}` ({_template_line(data['template'])}; "
         f"{data['template']['residents']:,} residents, fingerprint {data['template']['fingerprint']})",
         f"- server logs: {data['server_log']['tracebacks']} tracebacks, {data['server_log']['error_lines']} error lines",
-        "- web server (gunicorn master + workers) CPU per request: "
+        "- web server (master + workers) CPU per request: "
         + ", ".join(
             f"{k} {_fmt(v['cpu_ms_per_request'])} ms ({_fmt(v['cpu_s'])} s / {v['requests']:,})"
             for k, v in data["server_cpu"].items()

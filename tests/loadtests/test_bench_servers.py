@@ -1,0 +1,30 @@
+"""loadtests/bench.py: the web server the benchmark starts (gunicorn, or granian for comparison)."""
+
+from __future__ import annotations
+
+from loadtests.bench import HOST, WEB_PORT, parse_args, server_commands
+
+
+def _option(command: list[str], name: str) -> str:
+    return command[command.index(name) + 1]
+
+
+def test_the_benchmark_starts_gunicorn_with_threaded_workers_by_default():
+    command = server_commands(parse_args(["--profile", "smoke"]))["gunicorn"]
+
+    assert command[1:3] == ["-m", "gunicorn"]
+    assert _option(command, "-k") == "gthread"
+    assert (_option(command, "-w"), _option(command, "--threads")) == ("4", "4")
+    assert _option(command, "-b") == f"{HOST}:{WEB_PORT}"
+
+
+def test_granian_serves_the_same_application_with_the_same_workers_and_threads():
+    command = server_commands(parse_args(["--server", "granian", "--workers", "3", "--threads", "2"]))["gunicorn"]
+
+    assert command[1:3] == ["-m", "granian"]
+    assert "config.wsgi:application" in command
+    assert _option(command, "--interface") == "wsgi"
+    assert (_option(command, "--workers"), _option(command, "--blocking-threads")) == ("3", "2")
+    assert (_option(command, "--host"), _option(command, "--port")) == (HOST, str(WEB_PORT))
+    # Its default (backlog / workers) counts idle keep-alive connections and refused part of the crowd.
+    assert int(_option(command, "--backpressure")) >= 2600
