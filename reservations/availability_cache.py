@@ -34,6 +34,7 @@ T = TypeVar("T")
 ENTRY_SECONDS = 300
 RENDER_LOCK_SECONDS = 5
 CATALOGUE_VERSION_KEY = "cat:v"
+GROUPS_VERSION_KEY = "groups:v"
 
 _catalogue_version_read: tuple[float, int] = (0.0, 0)
 _catalogue_memo: dict[str, tuple[int, Any]] = {}
@@ -167,6 +168,20 @@ def facility_cells(facility_id: int, first: dt.date, last: dt.date, compute: Cal
     "is this slot still free?" is recomputed only when that very day changed."""
     version_key = _day_version_key(facility_id, first) if first == last else _facility_version_key(facility_id)
     return _versioned(version_key, f"avail:{facility_id}:{first}:{last}", compute)
+
+
+def resident_groups(resident_id: int, compute: Callable[[], T]) -> T:
+    """The groups a resident may book for (reservations/forms.resident_groups), guarded by one
+    version that any change to any group or its member list bumps: groups change rarely
+    (registrations, activations, member lists), while every booking page asks for them."""
+    return _versioned(GROUPS_VERSION_KEY, f"groups:{resident_id}", compute)
+
+
+def bump_groups() -> None:
+    try:
+        _bump(GROUPS_VERSION_KEY)
+    except Exception:
+        logger.warning("availability cache: could not bump the groups", exc_info=True)
 
 
 def _recently_rendered(entry: tuple[Any, ...], stamp: tuple[int, int, int]) -> bool:

@@ -9,10 +9,11 @@ from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlencode
 
 from django import forms
+from django.db import connection
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from . import domain
+from . import availability_cache, domain
 from .errors import MESSAGES, BookingError
 from .models import FacilityKind, Group, Purpose, Resident, ResidentStatus, RoomEquipment, TimeBand
 from .selectors import RoomFilter
@@ -111,7 +112,18 @@ def parse_band_ids(raw: Sequence[str], bands: Sequence[TimeBand]) -> list[TimeBa
 
 
 def resident_groups(resident: Resident) -> list[Group]:
-    """Active groups the resident may book for: those they represent or belong to."""
+    """Active groups the resident may book for: those they represent or belong to.
+
+    From the cache, which any change to a group or its members drops (reservations/group_cache.py):
+    every booking page and booking asks, groups rarely change. Inside a transaction they come from
+    the database, since that transaction's own uncommitted writes must not be cached. The services
+    check the group's status and the resident's membership again, under lock, when they book."""
+    if connection.in_atomic_block:
+        return _resident_groups_from_db(resident)
+    return availability_cache.resident_groups(resident.pk, lambda: _resident_groups_from_db(resident))
+
+
+def _resident_groups_from_db(resident: Resident) -> list[Group]:
     mine = Group.objects.filter(Q(representative=resident) | Q(members=resident), status=ResidentStatus.ACTIVE)
     unique = {g.pk: g for g in mine}  # a representative who is also a member comes twice
     return sorted(unique.values(), key=lambda g: g.name)

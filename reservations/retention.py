@@ -29,6 +29,7 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from . import group_cache
 from .models import Group, Reservation, Resident, ResidentPreference
 
 logger = logging.getLogger(__name__)
@@ -106,7 +107,8 @@ def resident_anonymise(*, resident_id: int, now: dt.datetime, days: int) -> bool
         user.is_active = False
         user.set_unusable_password()
         user.save(update_fields=["email", "is_active", "password"])
-        Group.objects.filter(representative=resident).update(contact_name=ANONYMISED_NAME, contact_email="")
+        if Group.objects.filter(representative=resident).update(contact_name=ANONYMISED_NAME, contact_email=""):
+            group_cache.groups_changed()  # an update() sends no post_save
         Reservation.objects.filter(resident=resident).exclude(note="").update(note="")
         ResidentPreference.objects.filter(resident=resident).update(calendar_token=None, calendar_token_created_at=None)
     return True

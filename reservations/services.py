@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from django.contrib.auth.hashers import make_password
 from django.db import DatabaseError, IntegrityError, transaction
 
-from . import availability_cache, domain, selectors
+from . import availability_cache, domain, group_cache, selectors
 from .errors import BookingError, NotFound, SlotTaken
 from .models import (
     ACTIVE_STATES,
@@ -577,6 +577,7 @@ def group_activate(*, group_id: int, now: dt.datetime) -> Group:
     )
     if not changed:
         raise BookingError("not_pending")
+    group_cache.groups_changed()  # an update() sends no post_save
     return Group.objects.get(pk=group_id)
 
 

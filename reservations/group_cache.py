@@ -1,0 +1,37 @@
+"""Cached groups (reservations/forms.resident_groups) are dropped when any group or its member
+list changes: saved, deleted, members added, removed or cleared. Writes that bypass the signals
+(`QuerySet.update`) call `groups_changed` themselves.
+
+The version is bumped at once and again after the commit: a reader between the two would have
+cached the list as it was before the commit.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.dispatch import receiver
+
+from . import availability_cache
+from .models import Group
+
+MEMBER_CHANGES = frozenset({"post_add", "post_remove", "post_clear"})
+
+
+def groups_changed() -> None:
+    availability_cache.bump_groups()
+    transaction.on_commit(availability_cache.bump_groups)
+
+
+@receiver(post_save, sender=Group, dispatch_uid="group_cache_saved")
+@receiver(post_delete, sender=Group, dispatch_uid="group_cache_deleted")
+def _group_written(**_kwargs: Any) -> None:
+    groups_changed()
+
+
+@receiver(m2m_changed, sender=Group.members.through, dispatch_uid="group_cache_members")
+def _members_changed(action: str, **_kwargs: Any) -> None:
+    if action in MEMBER_CHANGES:
+        groups_changed()
