@@ -852,7 +852,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     # gevent's default resolver hands every name lookup to a thread pool; the load generator
     # connects to a literal 127.0.0.1, so that was pure overhead on the machine under test (about a
-    # quarter of the load generator's CPU at the opening, when 2,600 residents reconnect at once).
+    # quarter of the load generator's Python time at the opening, when the crowd reconnects at once).
     os.environ.setdefault("GEVENT_RESOLVER", "block")
     import locust  # noqa: F401 - monkey-patches the standard library for gevent, before anything else
 

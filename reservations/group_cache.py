@@ -1,6 +1,7 @@
 """Cached groups (reservations/forms.resident_groups) are dropped when any group or its member
 list changes: saved, deleted, members added, removed or cleared. Writes that bypass the signals
-(`QuerySet.update`) call `groups_changed` themselves.
+(`QuerySet.update`) call `groups_changed` themselves; `bulk_create` (demo and benchmark data only)
+does not, and its effect shows once the entries expire (availability_cache.ENTRY_SECONDS).
 
 The version is bumped at once and again after the commit: a reader between the two would have
 cached the list as it was before the commit.
