@@ -158,14 +158,16 @@ class GroupFactory(factory.django.DjangoModelFactory):
 
 def totp_code(device) -> str:
     """The code an authenticator app holding `device`'s key would show now, and which the device
-    still accepts (a code is accepted once: take the earliest time step inside the tolerance
-    window that comes after the last one used)."""
+    still accepts (a code is accepted once: take the earliest time step after the last one used).
+    The step is one the server accepts both now and after the clock passes into the next step: a
+    browser test fills in and posts the code a moment later, and the step `tolerance` before now
+    then falls out of the window (a flaky failure, seen in CI)."""
     import time
 
     from django_otp.oath import hotp
 
     now_t = (int(time.time()) - device.t0) // device.step + device.drift
-    step = max(now_t - device.tolerance, device.last_t + 1)
+    step = max(now_t + 1 - device.tolerance, device.last_t + 1)
     if step > now_t + device.tolerance:
         raise AssertionError("every code of this time window has been used; move the clock on")
     return f"{hotp(device.bin_key, step, digits=device.digits):0{device.digits}d}"
