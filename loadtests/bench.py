@@ -522,8 +522,18 @@ def server_env(waiting_room: bool) -> dict[str, str]:
     return env
 
 
-def server_commands(args: argparse.Namespace) -> dict[str, list[str]]:
+def web_command(args: argparse.Namespace) -> list[str]:
+    """The WSGI server: gunicorn as in production, or granian with the same workers and threads (a
+    comparison, `--server granian`)."""
     py = sys.executable
+    if args.server == "granian":
+        return [
+            py, "-m", "granian", "--interface", "wsgi", "config.wsgi:application",
+            "--host", HOST, "--port", str(WEB_PORT), "--workers", str(args.workers),
+            "--blocking-threads", str(args.threads), "--backlog", str(args.backlog),
+            "--backpressure", str(args.backpressure),
+            "--http", "1", "--no-ws", "--log-level", "warning",
+        ]  # fmt: skip
     gunicorn = [
         py, "-m", "gunicorn", "config.wsgi",
         "-b", f"{HOST}:{WEB_PORT}",
@@ -533,16 +543,13 @@ def server_commands(args: argparse.Namespace) -> dict[str, list[str]]:
     ]  # fmt: skip
     if args.worker_connections:
         gunicorn += ["--worker-connections", str(args.worker_connections)]
-    if args.server == "granian":  # the same workers and threads, served by granian (a comparison)
-        gunicorn = [
-            py, "-m", "granian", "--interface", "wsgi", "config.wsgi:application",
-            "--host", HOST, "--port", str(WEB_PORT), "--workers", str(args.workers),
-            "--blocking-threads", str(args.threads), "--backlog", str(args.backlog),
-            "--backpressure", str(args.backpressure),
-            "--http", "1", "--no-ws", "--log-level", "warning",
-        ]  # fmt: skip
+    return gunicorn
+
+
+def server_commands(args: argparse.Namespace) -> dict[str, list[str]]:
+    py = sys.executable
     return {
-        "gunicorn": gunicorn,
+        "web": web_command(args),
         "daphne": [py, "-m", "daphne", "-b", HOST, "-p", str(WS_PORT), "config.asgi:application"],
         "celery-worker": [py, "-m", "celery", "-A", "config", "worker", "-c", "1", "--loglevel", "WARNING"],
         "celery-beat": [

@@ -10,6 +10,8 @@
   a global catalogue version that catalogue edits bump, and each process also keeps them in memory,
   re-reading that version at most every CATALOGUE_VERSION_MEMO_SECONDS, so the hot path does not
   unpickle model instances on every request.
+- The groups each resident may book for (the booking page's group choice) sit under one global
+  version that any change to a group or its members bumps (reservations/group_cache.py).
 
 A version starts from 60 random bits, so a key lost to eviction or a flush comes back as a value
 never used before: an old entry can never pass for a current one. With the cache down,

@@ -3,8 +3,8 @@ list changes: saved, deleted, members added, removed or cleared. Writes that byp
 (`QuerySet.update`) call `groups_changed` themselves; `bulk_create` (demo and benchmark data only)
 does not, and its effect shows once the entries expire (availability_cache.ENTRY_SECONDS).
 
-The version is bumped at once and again after the commit: a reader between the two would have
-cached the list as it was before the commit.
+Inside a transaction the version is bumped at once and again after the commit: a reader between
+the two would have cached the list as it was before the commit.
 """
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ MEMBER_CHANGES = frozenset({"post_add", "post_remove", "post_clear"})
 
 def groups_changed() -> None:
     availability_cache.bump_groups()
-    transaction.on_commit(availability_cache.bump_groups)
+    if transaction.get_connection().in_atomic_block:
+        transaction.on_commit(availability_cache.bump_groups)
 
 
 @receiver(post_save, sender=Group, dispatch_uid="group_cache_saved")

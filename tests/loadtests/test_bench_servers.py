@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from loadtests.bench import HOST, WEB_PORT, parse_args, server_commands
+from loadtests.bench import HOST, WEB_PORT, parse_args, web_command
 
 
 def _option(command: list[str], name: str) -> str:
@@ -10,7 +10,7 @@ def _option(command: list[str], name: str) -> str:
 
 
 def test_the_benchmark_starts_gunicorn_with_threaded_workers_by_default():
-    command = server_commands(parse_args(["--profile", "smoke"]))["gunicorn"]
+    command = web_command(parse_args(["--profile", "smoke"]))
 
     assert command[1:3] == ["-m", "gunicorn"]
     assert _option(command, "-k") == "gthread"
@@ -19,7 +19,7 @@ def test_the_benchmark_starts_gunicorn_with_threaded_workers_by_default():
 
 
 def test_granian_serves_the_same_application_with_the_same_workers_and_threads():
-    command = server_commands(parse_args(["--server", "granian", "--workers", "3", "--threads", "2"]))["gunicorn"]
+    command = web_command(parse_args(["--server", "granian", "--workers", "3", "--threads", "2"]))
 
     assert command[1:3] == ["-m", "granian"]
     assert "config.wsgi:application" in command
