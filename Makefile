@@ -118,7 +118,7 @@ bench-day: $(STAMP)
 
 ## Fault tests (tests/chaos, docs/reliability.md): PostgreSQL restarted mid-rush, Redis stopped and
 ## frozen, a Celery worker killed mid-draw, Stripe failing. They start their own PostgreSQL, Redis,
-## gunicorn and Celery on free ports (never the shared 5432/6379); about four minutes. CI runs it.
+## uWSGI and Celery on free ports (never the shared 5432/6379); about four minutes. CI runs it.
 .PHONY: chaos backup restore
 chaos: $(STAMP)
 	$(PY) -m pytest -p no:cacheprovider -m chaos -q tests/chaos $(PYTEST_ARGS)

@@ -95,7 +95,8 @@ def kiosk_group(kiosk_id: int) -> str:
 
 class _BackgroundLoop:
     """An event loop in a daemon thread for channel-layer sends from sync code (web workers),
-    started on first use and again in a forked child (gunicorn forks after import)."""
+    started on first use and again in a forked child (a server that loads the application before it
+    forks its workers: uWSGI without lazy-apps, gunicorn --preload)."""
 
     def __init__(self) -> None:
         self._loop: asyncio.AbstractEventLoop | None = None

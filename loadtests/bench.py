@@ -1,9 +1,9 @@
 """The rush benchmark orchestrator: `python -m loadtests.bench --profile smoke|today|growth|stress`.
 
-It starts the production stack on 127.0.0.1 (gunicorn, daphne, Celery worker and beat, on the
-running PostgreSQL and Redis), opens first-come booking for next month at T0 on the server's own
-clock, logs the simulated residents in before T0, releases them at T0 (scenario (a), see
-loadtests/rush.py), measures the machine's ceiling with the bare endpoints in the same run, checks
+It starts the production stack on 127.0.0.1 (uWSGI with config/uwsgi.ini, daphne, Celery worker
+and beat, on the running PostgreSQL and Redis), opens first-come booking for next month at T0 on the
+server's own clock, logs the simulated residents in before T0, releases them at T0 (scenario (a),
+see loadtests/rush.py), measures the machine's ceiling with the bare endpoints in the same run, checks
 the answers against the database (loadtests/checks.py), and writes the report (loadtests/report.py).
 Everything it starts it stops, in a `finally`, process group by process group, also on Ctrl-C.
 
@@ -420,7 +420,7 @@ class Stack:
                     os.killpg(p.popen.pid, signal.SIGKILL)
                 p.popen.wait(timeout=5)
             else:
-                # the group may still hold children (gunicorn workers, celery's pool)
+                # the group may still hold children (the WSGI server's workers, celery's pool)
                 with suppress(ProcessLookupError, PermissionError):
                     os.killpg(p.popen.pid, signal.SIGKILL)
             p.log.close()
@@ -464,7 +464,7 @@ def wait_ready(stack: Stack, deadline_s: float = READY_DEADLINE_S) -> float:
 
 
 def server_cpu_seconds(proc: Proc) -> float:
-    """CPU seconds used so far by a server's whole process tree (gunicorn: master and workers)."""
+    """CPU seconds used so far by a server's whole process tree (the WSGI server: master and workers)."""
     import psutil
 
     try:
@@ -523,9 +523,16 @@ def server_env(waiting_room: bool) -> dict[str, str]:
 
 
 def web_command(args: argparse.Namespace) -> list[str]:
-    """The WSGI server: gunicorn as in production, or granian with the same workers and threads (a
-    comparison, `--server granian`)."""
+    """The WSGI server: uWSGI with production's config/uwsgi.ini, or for comparison gunicorn or
+    granian with the same workers and threads (`--server`)."""
     py = sys.executable
+    if args.server == "uwsgi":
+        return [
+            str(Path(py).with_name("uwsgi")), "--ini", str(ROOT / "config" / "uwsgi.ini"),
+            "--module", "config.wsgi:application", "--http-socket", f"{HOST}:{WEB_PORT}",
+            "--processes", str(args.workers), "--threads", str(args.threads), "--listen", str(args.backlog),
+            "--disable-logging", "--logto", str(TMP_DIR / "uwsgi.log"),
+        ]  # fmt: skip
     if args.server == "granian":
         return [
             py, "-m", "granian", "--interface", "wsgi", "config.wsgi:application",
@@ -837,9 +844,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--backlog", type=int, default=2048)
     parser.add_argument(
         "--server",
-        choices=["gunicorn", "granian"],
-        default="gunicorn",
-        help="the WSGI server (granian: a comparison only, see docs/performance.md; production runs gunicorn)",
+        choices=["uwsgi", "gunicorn", "granian"],
+        default="uwsgi",
+        help="the WSGI server: uwsgi as in production (config/uwsgi.ini); gunicorn (gthread) and granian "
+        "for comparison, see docs/performance.md",
     )
     parser.add_argument(
         "--backpressure", type=int, default=4096, help="granian's, per worker: above the crowd's open connections"

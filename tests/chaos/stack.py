@@ -4,7 +4,7 @@
   127.0.0.1 only). initdb refuses to run as root, so as root it runs as the `postgres` system user
   (CHAOS_PG_USER) through runuser.
 - `Redis`: a redis-server on a free port, no persistence (like production's cache and broker).
-- `Services`: gunicorn, a Celery worker and Celery beat on config.settings.chaos, in their own
+- `Services`: uWSGI (config/uwsgi.ini), a Celery worker and Celery beat on config.settings.chaos, in their own
   process groups, logging to files that a failing test prints.
 
 Everything started is stopped in a `finally` (the fixtures), process group by process group.
@@ -222,9 +222,9 @@ class Services:
         py = sys.executable
         return {
             "web": [
-                py, "-m", "gunicorn", "config.wsgi", "-b", f"{HOST}:{self.web_port}",
-                "-w", "2", "-k", "gthread", "--threads", "4", "--timeout", "30", "--graceful-timeout", "5",
-                "--no-control-socket",
+                str(Path(py).with_name("uwsgi")), "--ini", str(ROOT / "config" / "uwsgi.ini"),
+                "--module", "config.wsgi:application", "--http-socket", f"{HOST}:{self.web_port}",
+                "--processes", "2", "--threads", "4", "--worker-reload-mercy", "5", "--reload-mercy", "5",
             ],
             "worker": [py, "-m", "celery", "-A", "config", "worker", "-c", "1", "--loglevel", "INFO", "-n", "chaos@%h"],
             "beat": [
@@ -257,11 +257,11 @@ class Services:
         )
         proc = self.procs[name] = Proc(name, cmd, popen, log, log_path)
         if name == "web":
-            wait_for(lambda: port_open(self.web_port), timeout=60, what="gunicorn listening")
+            wait_for(lambda: port_open(self.web_port), timeout=60, what="uWSGI listening")
         return proc
 
     def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
-        """Signal the whole process group (gunicorn's or Celery's children too) and reap it."""
+        """Signal the whole process group (uWSGI's workers or Celery's children too) and reap it."""
         proc = self.procs.pop(name)
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.popen.pid, sig)

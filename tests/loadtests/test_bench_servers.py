@@ -1,16 +1,29 @@
-"""loadtests/bench.py: the web server the benchmark starts (gunicorn, or granian for comparison)."""
+"""loadtests/bench.py: the web server the benchmark starts (uWSGI as in production; gunicorn or
+granian for comparison)."""
 
 from __future__ import annotations
 
-from loadtests.bench import HOST, WEB_PORT, parse_args, web_command
+from pathlib import Path
+
+from loadtests.bench import HOST, ROOT, WEB_PORT, parse_args, web_command
 
 
 def _option(command: list[str], name: str) -> str:
     return command[command.index(name) + 1]
 
 
-def test_the_benchmark_starts_gunicorn_with_threaded_workers_by_default():
+def test_the_benchmark_starts_uwsgi_with_the_production_config_by_default():
     command = web_command(parse_args(["--profile", "smoke"]))
+
+    assert Path(command[0]).name == "uwsgi"
+    assert Path(_option(command, "--ini")) == ROOT / "config" / "uwsgi.ini"
+    assert _option(command, "--module") == "config.wsgi:application"
+    assert _option(command, "--http-socket") == f"{HOST}:{WEB_PORT}"
+    assert (_option(command, "--processes"), _option(command, "--threads")) == ("4", "4")
+
+
+def test_gunicorn_runs_threaded_workers_for_comparison():
+    command = web_command(parse_args(["--server", "gunicorn"]))
 
     assert command[1:3] == ["-m", "gunicorn"]
     assert _option(command, "-k") == "gthread"
