@@ -1,6 +1,7 @@
 """The production web server (uWSGI with config/uwsgi.ini), for real: a request whose client left
 while it waited is dropped by reservations/abandoned.py, a waiting client is served, and SIGTERM
-lets the requests in flight finish. The application is tests/reservations/uwsgi_probe.py."""
+lets the requests in flight finish; the process environment stays out of requests. The application
+is tests/reservations/uwsgi_probe.py."""
 
 from __future__ import annotations
 
@@ -60,7 +61,12 @@ def read_all(sock: socket.socket) -> bytes:
 def server(tmp_path: Path) -> Iterator[Server]:
     port = free_port()
     log = tmp_path / "probe.log"
-    env = {**os.environ, "PROBE_LOG": str(log), "DJANGO_SETTINGS_MODULE": "config.settings.test"}
+    env = {
+        **os.environ,
+        "PROBE_LOG": str(log),
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+        "PROBE_SECRET": "must-not-reach-requests",
+    }
     cmd = [
         str(UWSGI), "--ini", str(ROOT / "config" / "uwsgi.ini"),
         "--module", "tests.reservations.uwsgi_probe:application",
@@ -117,3 +123,13 @@ def test_an_idle_server_stops_at_once_on_sigterm(server):
     server.proc.wait(timeout=30)
     assert time.monotonic() - started < 10
     assert not port_open(server.port)
+
+
+def test_the_process_environment_stays_out_of_the_request(server):
+    """Settings such as DATABASE_URL (with its password) must not reach request.META, where an error
+    report would print them."""
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+    sock.sendall(b"GET /?environ HTTP/1.1\r\nHost: probe\r\n\r\n")
+    names = read_all(sock).split(b"\r\n\r\n", 1)[1].decode().split("\n")
+    assert {"REQUEST_METHOD", "PATH_INFO", "wsgi.input"} <= set(names)
+    assert "PROBE_SECRET" not in names and "PROBE_LOG" not in names

@@ -1,7 +1,7 @@
 """A WSGI application that tests/reservations/test_abandoned_uwsgi.py runs under a real uWSGI
 (config/uwsgi.ini): each request waits `wait` seconds, then goes through
 reservations.abandoned's middleware, and what happened is written to PROBE_LOG, since a client that
-left never reads the answer: "<id> served" or "<id> dropped"."""
+left never reads the answer: "<id> served" or "<id> dropped". `/?environ` lists the environ's names."""
 
 from __future__ import annotations
 
@@ -29,6 +29,9 @@ _middleware = AbandonedRequestMiddleware(_view)
 
 
 def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+    if environ.get("QUERY_STRING") == "environ":  # the names the server put in the environ
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return ["\n".join(sorted(environ)).encode()]
     request = WSGIRequest(environ)
     time.sleep(float(request.GET.get("wait", "0")))
     response = _middleware(request)
