@@ -595,8 +595,28 @@ def git_state() -> dict[str, Any]:
     return {"commit": _git("rev-parse", "HEAD"), "dirty": bool(dirty), "dirty_files": dirty[:50]}
 
 
-def machine_info(load_before: tuple[float, ...], postgres: str | None = None) -> dict[str, Any]:
-    """What a report says of the machine: cores, load before and now, versions."""
+def listen_overflows() -> int | None:
+    """How many connection attempts the kernel has dropped so far because a listen queue was full
+    (TcpExtListenOverflows of this network namespace), or None where /proc/net/netstat lacks it.
+    A dropped attempt is retried by the client's TCP after 1 s, 3 s, 7 s…: a full queue shows up
+    as answers seconds late, or as timeouts."""
+    try:
+        lines = Path("/proc/net/netstat").read_text().splitlines()
+    except OSError:
+        return None
+    for head, values in zip(lines[::2], lines[1::2], strict=False):
+        if head.startswith("TcpExt:"):
+            counters = dict(zip(head.split()[1:], values.split()[1:], strict=False))
+            return int(counters["ListenOverflows"]) if "ListenOverflows" in counters else None
+    return None
+
+
+def machine_info(
+    load_before: tuple[float, ...], postgres: str | None = None, overflows_before: int | None = None
+) -> dict[str, Any]:
+    """What a report says of the machine: cores, load before and now, versions, and the connection
+    attempts dropped on a full listen queue since `overflows_before` was read."""
+    overflows = listen_overflows()
     return {
         "nproc": os.cpu_count(),
         "loadavg_before": [round(x, 2) for x in load_before],
@@ -604,6 +624,7 @@ def machine_info(load_before: tuple[float, ...], postgres: str | None = None) ->
         "python": platform.python_version(),
         "postgres": postgres,
         "platform": platform.platform(),
+        "listen_overflows": None if overflows is None or overflows_before is None else overflows - overflows_before,
     }
 
 
@@ -841,7 +862,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--keep-alive", type=int, default=5)
-    parser.add_argument("--backlog", type=int, default=2048)
+    parser.add_argument(
+        "--backlog", type=int, default=4096, help="the listen queue (config/uwsgi.ini's listen; at most net.core.somaxconn)"
+    )
     parser.add_argument(
         "--server",
         choices=["uwsgi", "gunicorn", "granian"],
@@ -925,6 +948,7 @@ def _run(args: argparse.Namespace, profile: Profile, stack: Stack, log: Any, beg
 
     timeline = Timeline()
     load_before = os.getloadavg()
+    overflows_before = listen_overflows()
     calibration = _load_calibration()
     login_rate = min(max(calibration.get("login_rate", DEFAULT_LOGIN_RATE) * 0.7, 50.0), 400.0)
 
@@ -1093,7 +1117,7 @@ def _run(args: argparse.Namespace, profile: Profile, stack: Stack, log: Any, beg
         hot_status=hot_status,
         fairness=fairness(answers, assignments),
         extra={
-            "machine": machine_info(load_before, pg_version[0] if pg_version else None),
+            "machine": machine_info(load_before, pg_version[0] if pg_version else None, overflows_before),
             "git": git,
             "servers": {
                 "commands": {k: " ".join(v[1:]) for k, v in commands.items()},

@@ -420,6 +420,7 @@ def run_bench(args: argparse.Namespace, profile: Any, stack: Any, log: Any, bega
     if day_profile is None:
         raise SystemExit(f"scenario day has the profiles {', '.join(DAY_PROFILES)}, not {profile.name}")
     load_before = os.getloadavg()
+    overflows_before = bench.listen_overflows()
     now_local = dt.datetime.now(bench.TOKYO)
     template = bench.ensure_template(profile, now_local.date().replace(day=1), fresh=args.fresh_template, log=log)
     with bench._pg("postgres") as admin:
@@ -485,7 +486,7 @@ def run_bench(args: argparse.Namespace, profile: Any, stack: Any, log: Any, bega
             "exit_code": 1 if reasons else 0,
         },
         "profile": asdict(day_profile),
-        "machine": bench.machine_info(load_before),
+        "machine": bench.machine_info(load_before, overflows_before=overflows_before),
         "git": bench.git_state(),
         "template": template,
         "servers": {"commands": {k: " ".join(v[1:]) for k, v in commands.items()}, "startup_s": round(ready_s, 1)},

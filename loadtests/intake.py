@@ -432,6 +432,7 @@ def run_bench(args: argparse.Namespace, profile: Any, stack: Any, log: Callable[
 
     timeline = bench.Timeline()
     load_before = os.getloadavg()
+    overflows_before = bench.listen_overflows()
     calibration = bench._load_calibration()
     login_rate = min(max(calibration.get("login_rate", bench.DEFAULT_LOGIN_RATE) * 0.7, 50.0), 400.0)
 
@@ -546,7 +547,7 @@ def run_bench(args: argparse.Namespace, profile: Any, stack: Any, log: Callable[
         answers=plan.answers,
         checks=results,
         extra={
-            "machine": bench.machine_info(load_before, pg_version[0] if pg_version else None),
+            "machine": bench.machine_info(load_before, pg_version[0] if pg_version else None, overflows_before),
             "git": git,
             "servers": {
                 "commands": {k: " ".join(v[1:]) for k, v in commands.items()},

@@ -464,7 +464,7 @@ def render_markdown(data: dict[str, Any], *, other: dict[str, Any] | None = None
         f"password hasher {data['servers']['password_hasher']}",
         f"- template `{data['template']['name']}` ({_template_line(data['template'])}; "
         f"{data['template']['residents']:,} residents, fingerprint {data['template']['fingerprint']})",
-        f"- server logs: {data['server_log']['tracebacks']} tracebacks, {data['server_log']['error_lines']} error lines",
+        _server_log_line(data),
         "- web server (master + workers) CPU per request: "
         + ", ".join(
             f"{k} {_fmt(v['cpu_ms_per_request'])} ms ({_fmt(v['cpu_s'])} s / {v['requests']:,})"
@@ -478,6 +478,19 @@ def render_markdown(data: dict[str, Any], *, other: dict[str, Any] | None = None
     lines += [f"  - `{s[:600]}`" for s in data["server_log"]["samples"]]
     lines.append("")
     return "\n".join(lines)
+
+
+def _server_log_line(data: dict[str, Any]) -> str:
+    line = (
+        f"- server logs: {data['server_log']['tracebacks']} tracebacks, {data['server_log']['error_lines']} error lines"
+    )
+    overflows = data["machine"].get("listen_overflows")
+    if overflows is not None:
+        line += (
+            f"; the kernel dropped {overflows:,} connection attempts on a full listen queue during the run "
+            "(TcpExtListenOverflows; each is retried after 1 s, 3 s, …)"
+        )
+    return line
 
 
 def _template_line(template: dict[str, Any]) -> str:
@@ -807,7 +820,7 @@ def render_intake_markdown(data: dict[str, Any]) -> str:
         *[f"- {name}: `{cmd}`" for name, cmd in data["servers"]["commands"].items()],
         f"- ready after {data['servers']['startup_s']} s; PostgreSQL {data['machine']['postgres']}; template "
         f"`{data['template']['name']}` ({_template_line(data['template'])})",
-        f"- server logs: {data['server_log']['tracebacks']} tracebacks, {data['server_log']['error_lines']} error lines",
+        _server_log_line(data),
         f"- web server CPU {_fmt(cpu['cpu_s'])} s for {cpu['requests']:,} requests "
         f"({_fmt(cpu['cpu_ms_per_request'])} ms each); idle {data['drain']['after_intake_s']:.0f} s after the intake",
         f"- load generator CPU (% of one core) max/mean: {_fmt(data['load_generator_cpu']['max'])}/"

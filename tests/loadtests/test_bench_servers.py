@@ -3,6 +3,7 @@ granian for comparison)."""
 
 from __future__ import annotations
 
+import configparser
 from pathlib import Path
 
 from loadtests.bench import HOST, ROOT, WEB_PORT, parse_args, web_command
@@ -20,6 +21,10 @@ def test_the_benchmark_starts_uwsgi_with_the_production_config_by_default():
     assert _option(command, "--module") == "config.wsgi:application"
     assert _option(command, "--http-socket") == f"{HOST}:{WEB_PORT}"
     assert (_option(command, "--processes"), _option(command, "--threads")) == ("4", "4")
+    # The same listen queue as production's.
+    ini = configparser.ConfigParser(inline_comment_prefixes=None)
+    ini.read(ROOT / "config" / "uwsgi.ini", encoding="utf-8")
+    assert _option(command, "--listen") == ini["uwsgi"]["listen"] == "4096"
 
 
 def test_gunicorn_runs_threaded_workers_for_comparison():
