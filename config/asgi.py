@@ -1,5 +1,6 @@
 """ASGI entry point. In production it serves the websockets under /ws/ only; HTTP goes to the WSGI
-workers (uWSGI, config/uwsgi.ini). `make run` (daphne's runserver) serves both from this one application."""
+workers (uWSGI, config/uwsgi.ini). `make run` (daphne's runserver) serves both from this one
+application."""
 
 import os
 

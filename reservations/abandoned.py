@@ -6,8 +6,9 @@ including a booking or a lottery entry nobody will ever be told about, and that 
 the queue longer for everyone else. Before anything else is done for a request, this middleware
 peeks at the client's socket (uWSGI gives its descriptor as `uwsgi.connection_fd()`, gunicorn
 passes it as `gunicorn.socket`): if the client has closed it (end of stream, or reset), the request
-is dropped with status 499 ("client closed request", as nginx logs it) and nothing of it runs. Behind a proxy the same holds when the proxy closes the
-upstream connection on a client abort (nginx's default).
+is dropped with status 499 ("client closed request", as nginx logs it) and nothing of it runs.
+Behind a proxy the same holds when the proxy closes the upstream connection on a client abort
+(nginx's default).
 
 A request body is read first (up to ABANDON_CHECK_MAX_BODY bytes; larger bodies are not checked),
 so that only what follows the request is looked at. Servers that do not pass the socket (the test

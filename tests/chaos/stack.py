@@ -4,8 +4,8 @@
   127.0.0.1 only). initdb refuses to run as root, so as root it runs as the `postgres` system user
   (CHAOS_PG_USER) through runuser.
 - `Redis`: a redis-server on a free port, no persistence (like production's cache and broker).
-- `Services`: uWSGI (config/uwsgi.ini), a Celery worker and Celery beat on config.settings.chaos, in their own
-  process groups, logging to files that a failing test prints.
+- `Services`: uWSGI (config/uwsgi.ini), a Celery worker and Celery beat on config.settings.chaos,
+  in their own process groups, logging to files that a failing test prints.
 
 Everything started is stopped in a `finally` (the fixtures), process group by process group.
 """
