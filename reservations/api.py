@@ -36,6 +36,10 @@ MY_BOOKINGS = "my bookings"
 PUBLIC_ERRORS: dict[int, Any] = {400: ErrorOut, 404: ErrorOut}
 ME_ERRORS: dict[int, Any] = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut}
 
+# A purpose code as Purpose.code (a SlugField) allows: anything else is refused as invalid before it
+# reaches a query (PostgreSQL refuses a NUL byte in a text parameter with an error, not "no match").
+PURPOSE_CODE = r"^[-a-zA-Z0-9_]+$"
+
 # Outside these, date arithmetic (a month back for the opening, a month ahead) leaves the calendar.
 EARLIEST, LATEST = dt.date(2000, 1, 1), dt.date(2999, 12, 1)
 
@@ -81,7 +85,10 @@ def requested_group(group_id: int | None) -> Group | None:
 def facility_list(
     request: HttpRequest,
     kind: QueryEx[FacilityKind | None, P(description="Facility kind")] = None,
-    purpose: QueryEx[str | None, P(description="Purpose code a room must allow, e.g. meeting")] = None,
+    purpose: QueryEx[
+        str | None,
+        P(pattern=PURPOSE_CODE, max_length=50, description="Purpose code a room must allow, e.g. meeting"),
+    ] = None,
     min_capacity: QueryEx[int | None, P(ge=1, description="Smallest room capacity wanted")] = None,
 ) -> Any:
     """Active facilities with at least one active room matching the filters."""

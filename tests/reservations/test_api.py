@@ -159,6 +159,9 @@ def test_facility_list_and_filters(client: Client) -> None:
     by_capacity = client.get(f"{API}/facilities", {"purpose": "meeting", "min_capacity": 50}).json()
     assert [(f["id"], f["matching_rooms"]) for f in by_capacity] == [(hall.pk, 1)]
     assert_error(client.get(f"{API}/facilities", {"kind": "casino"}), 400, "invalid")
+    # Not a purpose code at all (a NUL byte would otherwise reach PostgreSQL, which refuses it: 500).
+    for junk in ["\x00", "meeting\x00", "会議", "a b", "x" * 51]:
+        assert_error(client.get(f"{API}/facilities", {"purpose": junk}), 400, "invalid")
 
 
 def test_facility_detail_and_rooms(client: Client, facility: Facility) -> None:
