@@ -863,7 +863,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--keep-alive", type=int, default=5)
     parser.add_argument(
-        "--backlog", type=int, default=4096, help="the listen queue (config/uwsgi.ini's listen; at most net.core.somaxconn)"
+        "--backlog",
+        type=int,
+        default=4096,
+        help="the listen queue (config/uwsgi.ini's listen; at most net.core.somaxconn)",
     )
     parser.add_argument(
         "--server",
