@@ -68,8 +68,13 @@ def _client_socket(request: HttpRequest) -> AbstractContextManager[socket.socket
         return nullcontext(sock)
     if uwsgi is not None and "uwsgi.version" in request.META:
         try:
-            return socket.socket(fileno=os.dup(uwsgi.connection_fd()))
+            fd = os.dup(uwsgi.connection_fd())
         except OSError:
+            return None
+        try:
+            return socket.socket(fileno=fd)
+        except OSError:
+            os.close(fd)  # not a socket after all: the duplicate must not leak
             return None
     return None
 
