@@ -522,16 +522,23 @@ def server_env(waiting_room: bool) -> dict[str, str]:
     return env
 
 
+def uwsgi_command(address: str, *, processes: int, threads: int, module: str = "config.wsgi:application") -> list[str]:
+    """uWSGI as production starts it (config/uwsgi.ini), on `address` with the given workers; the
+    benchmark, the chaos tests and the server tests append their own options."""
+    return [
+        str(Path(sys.executable).with_name("uwsgi")), "--ini", str(ROOT / "config" / "uwsgi.ini"),
+        "--module", module, "--http-socket", address, "--processes", str(processes), "--threads", str(threads),
+    ]  # fmt: skip
+
+
 def web_command(args: argparse.Namespace) -> list[str]:
     """The WSGI server: uWSGI with production's config/uwsgi.ini, or for comparison gunicorn or
     granian with the same workers and threads (`--server`)."""
     py = sys.executable
     if args.server == "uwsgi":
         return [
-            str(Path(py).with_name("uwsgi")), "--ini", str(ROOT / "config" / "uwsgi.ini"),
-            "--module", "config.wsgi:application", "--http-socket", f"{HOST}:{WEB_PORT}",
-            "--processes", str(args.workers), "--threads", str(args.threads), "--listen", str(args.backlog),
-            "--disable-logging", "--logto", str(TMP_DIR / "uwsgi.log"),
+            *uwsgi_command(f"{HOST}:{WEB_PORT}", processes=args.workers, threads=args.threads),
+            "--listen", str(args.backlog), "--disable-logging", "--logto", str(TMP_DIR / "uwsgi.log"),
         ]  # fmt: skip
     if args.server == "granian":
         return [
@@ -611,20 +618,32 @@ def listen_overflows() -> int | None:
     return None
 
 
-def machine_info(
-    load_before: tuple[float, ...], postgres: str | None = None, overflows_before: int | None = None
-) -> dict[str, Any]:
+@dataclass(frozen=True)
+class MachineBefore:
+    """The machine as a run starts: its load, and the kernel's listen-queue drops so far."""
+
+    load: tuple[float, ...]
+    listen_overflows: int | None
+
+
+def machine_before() -> MachineBefore:
+    return MachineBefore(os.getloadavg(), listen_overflows())
+
+
+def machine_info(before: MachineBefore, postgres: str | None = None) -> dict[str, Any]:
     """What a report says of the machine: cores, load before and now, versions, and the connection
-    attempts dropped on a full listen queue since `overflows_before` was read."""
+    attempts dropped on a full listen queue since `before`."""
     overflows = listen_overflows()
     return {
         "nproc": os.cpu_count(),
-        "loadavg_before": [round(x, 2) for x in load_before],
+        "loadavg_before": [round(x, 2) for x in before.load],
         "loadavg_after": [round(x, 2) for x in os.getloadavg()],
         "python": platform.python_version(),
         "postgres": postgres,
         "platform": platform.platform(),
-        "listen_overflows": None if overflows is None or overflows_before is None else overflows - overflows_before,
+        "listen_overflows": (
+            None if overflows is None or before.listen_overflows is None else overflows - before.listen_overflows
+        ),
     }
 
 
@@ -950,8 +969,7 @@ def _run(args: argparse.Namespace, profile: Profile, stack: Stack, log: Any, beg
     from loadtests.bare import CLAIM_KEYS, CLAIM_TABLE
 
     timeline = Timeline()
-    load_before = os.getloadavg()
-    overflows_before = listen_overflows()
+    before = machine_before()
     calibration = _load_calibration()
     login_rate = min(max(calibration.get("login_rate", DEFAULT_LOGIN_RATE) * 0.7, 50.0), 400.0)
 
@@ -1120,7 +1138,7 @@ def _run(args: argparse.Namespace, profile: Profile, stack: Stack, log: Any, beg
         hot_status=hot_status,
         fairness=fairness(answers, assignments),
         extra={
-            "machine": machine_info(load_before, pg_version[0] if pg_version else None, overflows_before),
+            "machine": machine_info(before, pg_version[0] if pg_version else None),
             "git": git,
             "servers": {
                 "commands": {k: " ".join(v[1:]) for k, v in commands.items()},

@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
 import random
 import re
 import subprocess
@@ -419,8 +418,7 @@ def run_bench(args: argparse.Namespace, profile: Any, stack: Any, log: Any, bega
     day_profile = DAY_PROFILES.get(profile.name)
     if day_profile is None:
         raise SystemExit(f"scenario day has the profiles {', '.join(DAY_PROFILES)}, not {profile.name}")
-    load_before = os.getloadavg()
-    overflows_before = bench.listen_overflows()
+    before = bench.machine_before()
     now_local = dt.datetime.now(bench.TOKYO)
     template = bench.ensure_template(profile, now_local.date().replace(day=1), fresh=args.fresh_template, log=log)
     with bench._pg("postgres") as admin:
@@ -486,7 +484,7 @@ def run_bench(args: argparse.Namespace, profile: Any, stack: Any, log: Any, bega
             "exit_code": 1 if reasons else 0,
         },
         "profile": asdict(day_profile),
-        "machine": bench.machine_info(load_before, overflows_before=overflows_before),
+        "machine": bench.machine_info(before),
         "git": bench.git_state(),
         "template": template,
         "servers": {"commands": {k: " ".join(v[1:]) for k, v in commands.items()}, "startup_s": round(ready_s, 1)},

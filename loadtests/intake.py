@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import math
-import os
 import random
 import re
 import time
@@ -431,8 +430,7 @@ def run_bench(args: argparse.Namespace, profile: Any, stack: Any, log: Callable[
     from loadtests import bench, checks, report
 
     timeline = bench.Timeline()
-    load_before = os.getloadavg()
-    overflows_before = bench.listen_overflows()
+    before = bench.machine_before()
     calibration = bench._load_calibration()
     login_rate = min(max(calibration.get("login_rate", bench.DEFAULT_LOGIN_RATE) * 0.7, 50.0), 400.0)
 
@@ -547,7 +545,7 @@ def run_bench(args: argparse.Namespace, profile: Any, stack: Any, log: Callable[
         answers=plan.answers,
         checks=results,
         extra={
-            "machine": bench.machine_info(load_before, pg_version[0] if pg_version else None, overflows_before),
+            "machine": bench.machine_info(before, pg_version[0] if pg_version else None),
             "git": git,
             "servers": {
                 "commands": {k: " ".join(v[1:]) for k, v in commands.items()},

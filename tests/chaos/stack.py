@@ -29,7 +29,7 @@ from typing import Any
 
 import psycopg
 
-from loadtests.bench import Proc  # one record of a started process, shared with the benchmark
+from loadtests.bench import Proc, uwsgi_command  # shared with the benchmark: a started process, uWSGI's command
 
 ROOT = Path(__file__).resolve().parents[2]
 HOST = "127.0.0.1"
@@ -222,9 +222,8 @@ class Services:
         py = sys.executable
         return {
             "web": [
-                str(Path(py).with_name("uwsgi")), "--ini", str(ROOT / "config" / "uwsgi.ini"),
-                "--module", "config.wsgi:application", "--http-socket", f"{HOST}:{self.web_port}",
-                "--processes", "2", "--threads", "4", "--worker-reload-mercy", "5", "--reload-mercy", "5",
+                *uwsgi_command(f"{HOST}:{self.web_port}", processes=2, threads=4),
+                "--worker-reload-mercy", "5", "--reload-mercy", "5",
             ],
             "worker": [py, "-m", "celery", "-A", "config", "worker", "-c", "1", "--loglevel", "INFO", "-n", "chaos@%h"],
             "beat": [

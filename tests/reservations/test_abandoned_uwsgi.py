@@ -9,7 +9,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,10 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from loadtests.bench import ROOT, uwsgi_command
 from tests.chaos.stack import free_port, port_open, wait_for
-
-ROOT = Path(__file__).resolve().parents[2]
-UWSGI = Path(sys.executable).with_name("uwsgi")
 
 
 @dataclass
@@ -68,11 +65,13 @@ def server(tmp_path: Path) -> Iterator[Server]:
         "PROBE_SECRET": "must-not-reach-requests",
     }
     cmd = [
-        str(UWSGI), "--ini", str(ROOT / "config" / "uwsgi.ini"),
-        "--module", "tests.reservations.uwsgi_probe:application",
-        "--http-socket", f"127.0.0.1:{port}", "--processes", "1", "--threads", "2",
-        "--listen", "64", "--disable-logging",
-    ]  # fmt: skip
+        *uwsgi_command(
+            f"127.0.0.1:{port}", processes=1, threads=2, module="tests.reservations.uwsgi_probe:application"
+        ),
+        "--listen",
+        "64",
+        "--disable-logging",
+    ]
     out = (tmp_path / "uwsgi.log").open("wb")
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)  # noqa: S603
     try:
