@@ -969,7 +969,7 @@ def _run(args: argparse.Namespace, profile: Profile, stack: Stack, log: Any, beg
     from loadtests.bare import CLAIM_KEYS, CLAIM_TABLE
 
     timeline = Timeline()
-    before = machine_before()
+    machine_at_start = machine_before()
     calibration = _load_calibration()
     login_rate = min(max(calibration.get("login_rate", DEFAULT_LOGIN_RATE) * 0.7, 50.0), 400.0)
 
@@ -1138,7 +1138,7 @@ def _run(args: argparse.Namespace, profile: Profile, stack: Stack, log: Any, beg
         hot_status=hot_status,
         fairness=fairness(answers, assignments),
         extra={
-            "machine": machine_info(before, pg_version[0] if pg_version else None),
+            "machine": machine_info(machine_at_start, pg_version[0] if pg_version else None),
             "git": git,
             "servers": {
                 "commands": {k: " ".join(v[1:]) for k, v in commands.items()},

@@ -418,7 +418,7 @@ def run_bench(args: argparse.Namespace, profile: Any, stack: Any, log: Any, bega
     day_profile = DAY_PROFILES.get(profile.name)
     if day_profile is None:
         raise SystemExit(f"scenario day has the profiles {', '.join(DAY_PROFILES)}, not {profile.name}")
-    before = bench.machine_before()
+    machine_at_start = bench.machine_before()
     now_local = dt.datetime.now(bench.TOKYO)
     template = bench.ensure_template(profile, now_local.date().replace(day=1), fresh=args.fresh_template, log=log)
     with bench._pg("postgres") as admin:
@@ -484,7 +484,7 @@ def run_bench(args: argparse.Namespace, profile: Any, stack: Any, log: Any, bega
             "exit_code": 1 if reasons else 0,
         },
         "profile": asdict(day_profile),
-        "machine": bench.machine_info(before),
+        "machine": bench.machine_info(machine_at_start),
         "git": bench.git_state(),
         "template": template,
         "servers": {"commands": {k: " ".join(v[1:]) for k, v in commands.items()}, "startup_s": round(ready_s, 1)},

@@ -430,7 +430,7 @@ def run_bench(args: argparse.Namespace, profile: Any, stack: Any, log: Callable[
     from loadtests import bench, checks, report
 
     timeline = bench.Timeline()
-    before = bench.machine_before()
+    machine_at_start = bench.machine_before()
     calibration = bench._load_calibration()
     login_rate = min(max(calibration.get("login_rate", bench.DEFAULT_LOGIN_RATE) * 0.7, 50.0), 400.0)
 
@@ -545,7 +545,7 @@ def run_bench(args: argparse.Namespace, profile: Any, stack: Any, log: Callable[
         answers=plan.answers,
         checks=results,
         extra={
-            "machine": bench.machine_info(before, pg_version[0] if pg_version else None),
+            "machine": bench.machine_info(machine_at_start, pg_version[0] if pg_version else None),
             "git": git,
             "servers": {
                 "commands": {k: " ".join(v[1:]) for k, v in commands.items()},
