@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     import psycopg
 
     from loadtests.checks import Answer, CheckResult, Cursor
-    from loadtests.rush import RushPlan, Sample
+    from loadtests.rush import QueueStats, RushPlan, Sample
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = ROOT / "loadtests" / "results"
@@ -818,6 +818,52 @@ def fairness(answers: Sequence[Answer], assignments: Sequence[Assignment]) -> di
     }
 
 
+ADMISSION_FIRST = (50, 100, 200, 400)
+
+
+def admission_order(queue: QueueStats, assignments: Sequence[Assignment]) -> dict[str, Any]:
+    """Where an edge at the waiting room would show: the hammerers' share among the first k
+    residents in the order the room promised (their places) and in the order they were let in,
+    and how late each group came after its promised instant (the last queued answer's arrival +
+    X-Retry-After-Ms, on this machine's clock). Empty without the room."""
+    from loadtests.report import percentile
+
+    hammerers = {a.index for a in assignments if a.hammerer}
+    both = [i for i in queue.admitted if i in queue.promised]
+    if not both:
+        return {}
+    by_promise = sorted(both, key=lambda i: queue.promised[i])
+    by_admission = sorted(both, key=lambda i: queue.admitted[i])
+
+    def share(order: list[int], k: int) -> int:
+        return sum(1 for i in order[:k] if i in hammerers)
+
+    def lateness(group: list[int]) -> dict[str, float | None]:
+        late = [queue.admitted[i] - queue.promised[i] for i in group]
+        p50, p95 = percentile(late, 50), percentile(late, 95)
+        return {
+            "residents": len(late),
+            "p50_s": None if p50 is None else round(p50, 3),
+            "p95_s": None if p95 is None else round(p95, 3),
+        }
+
+    # Their mean place as a fraction of the line (0 = first, 1 = last): 0.5 by chance, with a
+    # standard deviation of sqrt(1/12/m) for m hammerers drawn at random.
+    mine = [n for n, i in enumerate(by_promise) if i in hammerers]
+    mean_place = sum(mine) / len(mine) / max(1, len(by_promise) - 1) if mine else None
+    return {
+        "hammerers_mean_place": None if mean_place is None else round(mean_place, 3),
+        "hammerers_mean_place_sd": round(math.sqrt(1 / 12 / len(mine)), 3) if mine else None,
+        "first": [
+            {"k": k, "by_promise": share(by_promise, k), "by_admission": share(by_admission, k)}
+            for k in ADMISSION_FIRST
+            if k <= len(both)
+        ],
+        "late_hammerers": lateness([i for i in both if i in hammerers]),
+        "late_others": lateness([i for i in both if i not in hammerers]),
+    }
+
+
 def _server_log_summary() -> dict[str, Any]:
     tracebacks = 0
     errors = 0
@@ -1136,7 +1182,7 @@ def _run(args: argparse.Namespace, profile: Profile, stack: Stack, log: Any, beg
         phases=[asdict(p) for p in phases],
         checks=results,
         hot_status=hot_status,
-        fairness=fairness(answers, assignments),
+        fairness={**fairness(answers, assignments), "admission": admission_order(plan.queue, assignments)},
         extra={
             "machine": machine_info(machine_at_start, pg_version[0] if pg_version else None),
             "git": git,

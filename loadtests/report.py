@@ -602,6 +602,35 @@ def _fairness(data: dict[str, Any], other: dict[str, Any] | None) -> list[str]:
             ["waiting room", "run (UTC)", "hammerers / users", "hammerer wins / hot wins", "win share ÷ user share"],
             rows,
         ),
+        *_admission(data["fairness"]),
+    ]
+
+
+def _admission(fair: dict[str, Any]) -> list[str]:
+    """The waiting room's order: hammerers among the first k places and the first k let in."""
+    admission = fair.get("admission") or {}
+    if not admission:
+        return []
+    share = fair["share_of_users"]
+    rows = [[r["k"], f"{r['k'] * share:.1f}", r["by_promise"], r["by_admission"]] for r in admission["first"]]
+    late = [
+        [group, v["residents"], _fmt(v["p50_s"]), _fmt(v["p95_s"])]
+        for group, v in (("hammerers", admission["late_hammerers"]), ("others", admission["late_others"]))
+    ]
+    mean, sd = admission.get("hammerers_mean_place"), admission.get("hammerers_mean_place_sd")
+    return [
+        "",
+        "Hammerers among the first k residents, in the order of the instants the room promised them "
+        "(their places) and in the order they were let in:",
+        "",
+        *_table(["first k", "expected", "by place", "by admission"], rows),
+        "",
+        f"The hammerers' mean place, as a fraction of the line (0 = first): {_fmt(mean)} "
+        f"(0.5 ± {_fmt(sd)} by chance alone).",
+        "",
+        "Seconds from the promised instant (the last queued answer + X-Retry-After-Ms) to the request that was let in:",
+        "",
+        *_table(["group", "residents", "p50", "p95"], late),
     ]
 
 

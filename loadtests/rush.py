@@ -109,6 +109,10 @@ class QueueStats:
     max_position: int = 0
     waits: list[float] = field(default_factory=list)  # seconds from first "queued" to the real page
     gave_up: set[int] = field(default_factory=set)  # still queued when the scenario ended
+    # Per resident (assignment index): when the last queued answer said they would be let in
+    # (its arrival + X-Retry-After-Ms), and when the request that got the real page was sent.
+    promised: dict[int, float] = field(default_factory=dict)
+    admitted: dict[int, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -352,8 +356,8 @@ class _Client:
     def _on_queued(self, resp: Any, since: float) -> None:
         """Hook: the waiting room answered instead of the page."""
 
-    def _on_admitted(self, waited: float) -> None:
-        """Hook: the real page came after `waited` seconds in the queue."""
+    def _on_admitted(self, waited: float, sent: float) -> None:
+        """Hook: the real page came after `waited` seconds in the queue, for the request sent at `sent`."""
 
     def send(self, method: str, path: str, name: str, phase: str, data: dict[str, Any] | None = None) -> Any:
         headers = {"Accept-Language": "ja"}
@@ -385,7 +389,7 @@ class _Client:
                 continue
             self._record(Sample(name, start, ms, status, error_kind(name, status, _exception(resp)), phase))
             if queued_since is not None:
-                self._on_admitted(time.time() - queued_since)
+                self._on_admitted(time.time() - queued_since, start)
             return resp
 
     def _login(self) -> bool:
@@ -504,11 +508,15 @@ class RushResident(LoadUser):
             q.users.add(self.a.index)
         try:
             q.max_position = max(q.max_position, int(resp.headers.get("X-Queue-Position", "0")))
-        except (TypeError, ValueError):
+            if self.a is not None:
+                q.promised[self.a.index] = time.time() + float(resp.headers["X-Retry-After-Ms"]) / 1000
+        except (KeyError, TypeError, ValueError):
             pass
 
-    def _on_admitted(self, waited: float) -> None:
+    def _on_admitted(self, waited: float, sent: float) -> None:
         self.plan.queue.waits.append(waited)
+        if self.a is not None:
+            self.plan.queue.admitted.setdefault(self.a.index, sent)
 
     def on_start(self) -> None:
         self.a = self.plan.take()
