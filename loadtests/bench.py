@@ -826,7 +826,7 @@ def admission_order(queue: QueueStats, assignments: Sequence[Assignment]) -> dic
     residents in the order the room promised (their places) and in the order they were let in,
     and how late each group came after its promised instant (the last queued answer's arrival +
     X-Retry-After-Ms, on this machine's clock). Empty without the room."""
-    from loadtests.report import percentile
+    from loadtests.report import _r, percentile
 
     hammerers = {a.index for a in assignments if a.hammerer}
     both = [i for i in queue.admitted if i in queue.promised]
@@ -840,19 +840,14 @@ def admission_order(queue: QueueStats, assignments: Sequence[Assignment]) -> dic
 
     def lateness(group: list[int]) -> dict[str, float | None]:
         late = [queue.admitted[i] - queue.promised[i] for i in group]
-        p50, p95 = percentile(late, 50), percentile(late, 95)
-        return {
-            "residents": len(late),
-            "p50_s": None if p50 is None else round(p50, 3),
-            "p95_s": None if p95 is None else round(p95, 3),
-        }
+        return {"residents": len(late), "p50_s": _r(percentile(late, 50), 3), "p95_s": _r(percentile(late, 95), 3)}
 
     # Their mean place as a fraction of the line (0 = first, 1 = last): 0.5 by chance, with a
     # standard deviation of sqrt(1/12/m) for m hammerers drawn at random.
     mine = [n for n, i in enumerate(by_promise) if i in hammerers]
     mean_place = sum(mine) / len(mine) / max(1, len(by_promise) - 1) if mine else None
     return {
-        "hammerers_mean_place": None if mean_place is None else round(mean_place, 3),
+        "hammerers_mean_place": _r(mean_place, 3),
         "hammerers_mean_place_sd": round(math.sqrt(1 / 12 / len(mine)), 3) if mine else None,
         "first": [
             {"k": k, "by_promise": share(by_promise, k), "by_admission": share(by_admission, k)}

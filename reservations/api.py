@@ -19,7 +19,7 @@ from ninja.security import django_auth
 
 from . import selectors, services
 from .errors import BookingError, NotFound
-from .models import Channel, Facility, FacilityKind, Group, Reservation, Resident
+from .models import Channel, Facility, FacilityKind, Group, Purpose, Reservation, Resident
 from .schemas import (
     AvailabilityOut,
     BookingIn,
@@ -39,6 +39,7 @@ ME_ERRORS: dict[int, Any] = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: E
 # A purpose code as Purpose.code (a SlugField) allows: anything else is refused as invalid before it
 # reaches a query (PostgreSQL refuses a NUL byte in a text parameter with an error, not "no match").
 PURPOSE_CODE = r"^[-a-zA-Z0-9_]+$"
+PURPOSE_CODE_MAX = Purpose._meta.get_field("code").max_length
 
 # Outside these, date arithmetic (a month back for the opening, a month ahead) leaves the calendar.
 EARLIEST, LATEST = dt.date(2000, 1, 1), dt.date(2999, 12, 1)
@@ -87,7 +88,11 @@ def facility_list(
     kind: QueryEx[FacilityKind | None, P(description="Facility kind")] = None,
     purpose: QueryEx[
         str | None,
-        P(pattern=PURPOSE_CODE, max_length=50, description="Purpose code a room must allow, e.g. meeting"),
+        P(
+            pattern=PURPOSE_CODE,
+            max_length=PURPOSE_CODE_MAX,
+            description="Purpose code a room must allow, e.g. meeting",
+        ),
     ] = None,
     min_capacity: QueryEx[int | None, P(ge=1, description="Smallest room capacity wanted")] = None,
 ) -> Any:
