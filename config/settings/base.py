@@ -39,9 +39,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # Before everything: the "already taken" answer to a booking page, replayed from memory once
-    # the full stack has given it and while the slot stays refused alike (config/refusal_replay.py).
-    "config.refusal_replay.RefusalReplayMiddleware",
+    # (In front of all of this, config/wsgi.py replays the "already taken" answer to a booking page
+    # from memory once Django has given it and while the slot stays refused alike:
+    # config/refusal_replay.py.)
     # First: every later middleware's log lines carry the request id (config/request_id.py).
     "config.request_id.RequestIdMiddleware",
     # A request whose client already closed its connection (gave up waiting) is dropped, 499,

@@ -1,22 +1,25 @@
-"""config/refusal_replay.py: the "already taken" answer, replayed only while the full stack would
-give the very same one."""
+"""config/refusal_replay.py: the "already taken" answer, replayed in front of Django only while
+Django would give the very same one. Driven through config.wsgi.application, as uWSGI calls it."""
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
-from django.db import connection
-from django.test import Client, override_settings
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections, connection
+from django.test import Client, RequestFactory, override_settings
 from django.test.utils import CaptureQueriesContext
 
 from config import refusal_replay
+from config.wsgi import application
 from reservations import waiting_room
 from tests.factories import FacilityFactory, ResidentFactory, cancel_on_the_web, make_room
 from tests.reservations.test_views import take
-from tests.reservations.test_waiting_room import ROOM_SETTINGS, book_url, queued
+from tests.reservations.test_waiting_room import ROOM_SETTINGS, book_url
 
 pytestmark = pytest.mark.django_db
 
@@ -35,111 +38,195 @@ def room():
     return make_room(FacilityFactory(), "r1")
 
 
-def own_headers(response) -> dict[str, str]:
-    return {name: value for name, value in response.items() if name != "X-Request-ID"}
+@dataclass
+class Answer:
+    status: int
+    headers: list[tuple[str, str]]
+    content: bytes
+
+    def __getitem__(self, name: str) -> str:
+        return next(value for key, value in self.headers if key.lower() == name.lower())
+
+    def get(self, name: str) -> str | None:
+        return next((value for key, value in self.headers if key.lower() == name.lower()), None)
+
+    @property
+    def text(self) -> str:
+        return self.content.decode()
 
 
-def test_a_repeated_question_gets_the_stack_s_own_answer_from_memory(room):
-    take(room)
+def wsgi(method: str, url: str, **headers: str) -> Answer:
+    """One request through the WSGI application, as the server makes it. The test database lives in
+    a transaction, so Django's per-request connection housekeeping is held off as the test client
+    does."""
+    make = RequestFactory().get if method == "GET" else RequestFactory().post
+    environ = make(url, headers=headers).environ
+    seen: dict[str, object] = {}
+
+    def start_response(status: str, response_headers: list[tuple[str, str]], exc_info: object = None) -> None:
+        seen["status"], seen["headers"] = status, response_headers
+
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        result = application(environ, start_response)
+        content = b"".join(result)
+        getattr(result, "close", lambda: None)()
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
+    return Answer(status=int(str(seen["status"])[:3]), headers=list(seen["headers"]), content=content)  # type: ignore[call-overload]
+
+
+def get(url: str, **headers: str) -> Answer:
+    return wsgi("GET", url, **headers)
+
+
+def logged_in_cookie(resident) -> str:
     client = Client()
+    client.force_login(resident.user)
+    return "; ".join(f"{name}={morsel.value}" for name, morsel in client.cookies.items())
+
+
+def own_headers(answer: Answer) -> list[tuple[str, str]]:
+    return [(name, value) for name, value in answer.headers if name != "X-Request-ID"]
+
+
+def test_a_repeated_question_gets_django_s_own_answer_from_memory(room):
+    take(room)
     before = refusal_replay.replayed
 
     url = book_url(room)
-    first = client.get(url)
+    first = get(url)
     with CaptureQueriesContext(connection) as queries:
-        second = client.get(url)
+        second = get(url)
 
-    assert first.status_code == 409 and first["X-Refusal"] == "slot_taken"
+    assert first.status == 409 and first["X-Refusal"] == "slot_taken"
     assert refusal_replay.replayed == before + 1
-    assert second.status_code == first.status_code
+    assert second.status == first.status
     assert second.content == first.content
     assert own_headers(second) == own_headers(first)
     assert second["X-Request-ID"] and second["X-Request-ID"] != first["X-Request-ID"]
     assert len(queries) == 0
 
 
-def test_a_slot_freed_since_goes_through_the_stack_again(room):
+def test_the_request_s_own_id_is_echoed(room):
+    take(room)
+    get(book_url(room))
+
+    answer = get(book_url(room), x_request_id="lb-7f3a")
+
+    assert answer.status == 409 and answer["X-Request-ID"] == "lb-7f3a"
+
+
+def test_a_slot_freed_since_goes_to_django_again(room):
     booking = take(room)
-    client = Client()
-    assert client.get(book_url(room)).status_code == 409
+    assert get(book_url(room)).status == 409
     cancel_on_the_web(booking, NOW)
     before = refusal_replay.replayed
 
-    again = client.get(book_url(room))
+    again = get(book_url(room))
 
     assert refusal_replay.replayed == before
-    assert again.status_code == 302 and "/accounts/login/" in again["Location"]  # free: log in to book
+    assert again.status == 302 and "/accounts/login/" in again["Location"]  # free: log in to book
 
 
 def test_a_logged_in_resident_is_told_the_same_and_a_free_slot_shows_the_form(room):
     take(room)
-    client = Client()
-    client.force_login(ResidentFactory().user)
-    client.get(book_url(room))
+    cookie = logged_in_cookie(ResidentFactory())
+    get(book_url(room), cookie=cookie)
     before = refusal_replay.replayed
 
-    taken = client.get(book_url(room))
-    other_band = room.facility.time_bands.get(code="pm").pk
-    free = client.get(
-        book_url(room).replace(f"bands={room.facility.time_bands.get(code='am').pk}", f"bands={other_band}")
-    )
+    taken = get(book_url(room), cookie=cookie)
+    am, pm = (room.facility.time_bands.get(code=code).pk for code in ("am", "pm"))
+    free = get(book_url(room).replace(f"bands={am}", f"bands={pm}"), cookie=cookie)
 
-    assert taken.status_code == 409 and refusal_replay.replayed == before + 1
-    assert free.status_code == 200 and "この内容で予約する" in free.text
+    assert taken.status == 409 and refusal_replay.replayed == before + 1
+    assert free.status == 200 and "この内容で予約する" in free.text
 
 
-def test_languages_are_answered_apart(room):
+def test_languages_are_answered_apart_by_header_and_by_cookie(room):
     take(room)
-    english, japanese = Client(HTTP_ACCEPT_LANGUAGE="en"), Client(HTTP_ACCEPT_LANGUAGE="ja")
-    english.get(book_url(room))
-    japanese.get(book_url(room))
+    asked = [{"accept_language": "en"}, {"accept_language": "ja"}, {"accept_language": "ja", "cookie": "lang=en"}]
+    for headers in asked:
+        get(book_url(room), **headers)
+    before = refusal_replay.replayed
 
-    answers = english.get(book_url(room)), japanese.get(book_url(room))
+    answers = [get(book_url(room), **headers) for headers in asked]
 
-    assert [a["Content-Language"] for a in answers] == ["en", "ja"]
+    assert refusal_replay.replayed == before + 3
+    assert [a["Content-Language"] for a in answers] == ["en", "ja", "en"]
     assert "already" in answers[0].text.lower() and "すでに予約済みの枠" in answers[1].text
+    assert answers[2].content == answers[0].content
 
 
-def test_a_post_always_goes_through_the_stack(room):
+def test_an_answer_that_sets_a_cookie_is_not_remembered(room):
     take(room)
-    client = Client(enforce_csrf_checks=True)
-    client.get(book_url(room))
+    stale = "sessionid=bad"  # not a session key: Django answers with the cookie deleted
+    first = get(book_url(room), cookie=stale)
     before = refusal_replay.replayed
 
-    response = client.post(book_url(room), {"bands": room.facility.time_bands.get(code="am").pk})
+    second = get(book_url(room), cookie=stale)
 
-    assert response.status_code == 403  # the CSRF check still comes first
+    assert first.status == second.status == 409 and second.get("Set-Cookie")
     assert refusal_replay.replayed == before
+
+
+def test_a_question_this_layer_cannot_read_is_left_to_django(room):
+    take(room)
+    too_many = book_url(room) + "&bands=1" * 1000  # over DATA_UPLOAD_MAX_NUMBER_FIELDS
+
+    answer = get(too_many)
+
+    assert answer.status == 400  # Django's answer to a suspicious request, not a crash in front of it
+    assert not refusal_replay._answers
+
+
+def test_a_post_always_goes_to_django(room):
+    take(room)
+    get(book_url(room))
+    before = refusal_replay.replayed
+
+    answer = wsgi("POST", book_url(room))
+
+    assert answer.status == 403  # the CSRF check still comes first
+    assert refusal_replay.replayed == before
+
+
+def test_other_pages_pass_straight_through(room):
+    before = refusal_replay.replayed
+
+    answers = [get("/"), get("/")]
+
+    assert [a.status for a in answers] == [200, 200]
+    assert refusal_replay.replayed == before and not refusal_replay._answers
 
 
 def test_the_waiting_room_is_never_bypassed(room):
     opens = dt.datetime(2026, 11, 1, 9, 0, tzinfo=TOKYO)
     take(room)
-    client = Client()
     with time_machine.travel(opens - dt.timedelta(hours=1), tick=False):  # no opening near: remembered
-        assert client.get(book_url(room)).status_code == 409
+        assert get(book_url(room)).status == 409
     waiting_room.forget_openings()
-    resident_client = Client()
-    resident_client.force_login(ResidentFactory().user)
+    cookie = logged_in_cookie(ResidentFactory())
     before = refusal_replay.replayed
 
     with override_settings(**ROOM_SETTINGS), time_machine.travel(opens + dt.timedelta(seconds=5), tick=False):
-        response = resident_client.get(book_url(room))
+        answer = get(book_url(room), cookie=cookie)
     waiting_room.forget_openings()
 
-    assert queued(response)
+    assert answer.get("X-Waiting-Room") == "queued"
     assert refusal_replay.replayed == before
 
 
 def test_a_full_memory_forgets_its_oldest_answer(room, monkeypatch):
     take(room)
     monkeypatch.setattr(refusal_replay, "MAX_ANSWERS", 1)
-    english, japanese = Client(HTTP_ACCEPT_LANGUAGE="en"), Client(HTTP_ACCEPT_LANGUAGE="ja")
-    english.get(book_url(room))
-    japanese.get(book_url(room))  # remembered in place of the English answer
+    get(book_url(room), accept_language="en")
+    get(book_url(room), accept_language="ja")  # remembered in place of the English answer
     before = refusal_replay.replayed
 
-    english.get(book_url(room))
+    get(book_url(room), accept_language="en")
 
-    assert refusal_replay.replayed == before  # forgotten: asked the stack again
+    assert refusal_replay.replayed == before  # forgotten: asked Django again
     assert len(refusal_replay._answers) == 1
