@@ -56,6 +56,7 @@ from .models import (
     User,
     booking_rules,
 )
+from .selectors import Availability
 
 BAD_MONTH = _("年月の指定が正しくありません。月は1から12、年は%(first)sから%(last)sの範囲で指定してください。")
 BAD_FILTER = _("検索条件が正しくありません。入力内容をご確認ください。")
@@ -421,11 +422,14 @@ def _booking_page(
     error: str | None = None,
     refusal_code: str = "",
     status: int = 200,
+    availability: Availability | None = None,
 ) -> HttpResponse:
-    """The confirmation page: the slot, the fee before booking, and what stops it if anything does."""
+    """The confirmation page: the slot, the fee before booking, and what stops it if anything does.
+    `availability`: the day's, if this request has already read it."""
     resident, room, bands, day = target.resident, target.room, target.bands, target.day
-    now = _now()
-    availability = selectors.availability(facility=room.facility, days=[day], now=now, only_room=room)
+    now = _now() if availability is None else availability.now
+    if availability is None:
+        availability = _day_availability(room, day, now)
     rules = booking_rules(room.facility.group)
     tariffs = {t.time_band_id: t for t in room.tariffs.all()}
     holiday = domain.is_holiday(day)
@@ -517,7 +521,11 @@ def book(request: HttpRequest, room_id: int, day: dt.date) -> HttpResponse:
     # Most of the 09:00 crowd asks for a slot that is already gone. That answer is the same for
     # whoever asks (availability is public), so it comes from the cached availability before the
     # session or the user is even loaded: one cache read (the service would refuse it all the same).
-    refused = _refused_early(request, None, room, day, _chosen_or_empty(raw_bands, bands))
+    # A free slot's booking page shows the same day's availability: read once for both.
+    now = _now()
+    early_chosen = _chosen_or_empty(raw_bands, bands)
+    availability = _day_availability(room, day, now) if early_chosen else None
+    refused = _refused_early(request, None, room, day, early_chosen, now=now, availability=availability)
     if refused is not None:
         return refused
     if not request.user.is_authenticated:  # anonymous, or a user who may no longer log in
@@ -540,6 +548,7 @@ def book(request: HttpRequest, room_id: int, day: dt.date) -> HttpResponse:
             chosen,
             commercial=commercial,
             equipment=equipment,
+            availability=availability,
         )
 
     form = target.form(request.POST)
@@ -585,11 +594,18 @@ def book(request: HttpRequest, room_id: int, day: dt.date) -> HttpResponse:
 
 
 def _refused_early(
-    request: HttpRequest, resident: Resident | None, room: Room, day: dt.date, chosen: list[TimeBand]
+    request: HttpRequest,
+    resident: Resident | None,
+    room: Room,
+    day: dt.date,
+    chosen: list[TimeBand],
+    *,
+    now: dt.datetime,
+    availability: Availability | None = None,
 ) -> HttpResponse | None:
     """The short answer for a slot that cannot be booked because of the state of things (taken,
     closed, outside the window), judged from the cached availability; None to carry on."""
-    found = _state_refusal(resident, room, day, chosen, _now())
+    found = _state_refusal(resident, room, day, chosen, now, availability)
     if found is None:
         return None
     code, status = found
@@ -597,12 +613,23 @@ def _refused_early(
     return _error(request, message, status, code=code, back_url=_week_url(room, day))
 
 
+def _day_availability(room: Room, day: dt.date, now: dt.datetime) -> Availability:
+    """One room's availability on one day (the booking step's question: one cache read)."""
+    return selectors.availability(facility=room.facility, days=[day], now=now, only_room=room)
+
+
 def _state_refusal(
-    resident: Resident | None, room: Room, day: dt.date, chosen: list[TimeBand], now: dt.datetime
+    resident: Resident | None,
+    room: Room,
+    day: dt.date,
+    chosen: list[TimeBand],
+    now: dt.datetime,
+    availability: Availability | None = None,
 ) -> tuple[str, int] | None:
     if not chosen:
         return None
-    availability = selectors.availability(facility=room.facility, days=[day], now=now, only_room=room)
+    if availability is None:
+        availability = _day_availability(room, day, now)
     cells = [
         BandChoice(band=b, cell=availability.slot(room, day, b), bookable=False, fee=None, chosen=True) for b in chosen
     ]

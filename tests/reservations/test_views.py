@@ -12,6 +12,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from reservations import selectors
 from reservations.models import (
     Channel,
     FacilityKind,
@@ -361,6 +362,25 @@ def test_book_page_shows_fee_and_wareki(client, facility, room, resident):
     assert "この内容で予約する" in response.text
     for band_pk in band_ids(facility, "am", "pm", "ev"):
         assert f'id="band-{band_pk}"' in response.text  # the span can be extended
+
+
+def test_book_page_reads_the_day_s_availability_once(client, facility, room, resident, monkeypatch):
+    """The early "taken?" check and the page itself share one read of the day (the 09:00 crowd's
+    free booking pages)."""
+    client.force_login(resident.user)
+    reads = []
+    real = selectors.availability
+
+    def counted(**kwargs):
+        reads.append(kwargs["days"])
+        return real(**kwargs)
+
+    monkeypatch.setattr(selectors, "availability", counted)
+
+    response = client.get(book_url(room, USE_DAY, *band_ids(facility, "am")))
+
+    assert response.status_code == 200 and "この内容で予約する" in response.text
+    assert reads == [[USE_DAY]]
 
 
 def test_book_page_fee_for_outsider_and_holiday(client, facility, room):
