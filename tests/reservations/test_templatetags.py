@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from types import SimpleNamespace
 
 import pytest
 from django.template import Context, Template
@@ -88,3 +89,29 @@ def test_yen():
     assert yen(1200) == "1,200円"
     assert yen(0) == "0円"
     assert yen(None) == ""
+
+
+def _choice(pk: int, label: str, cell_value: Cell, *, bookable: bool, chosen: bool, fee: int | None):
+    band = SimpleNamespace(pk=pk, label=label, starts_at=dt.time(9, 0), ends_at=dt.time(12, 0))
+    return SimpleNamespace(band=band, cell=cell_value, bookable=bookable, fee=fee, chosen=chosen)
+
+
+@pytest.mark.smoke
+def test_band_choices_one_checkbox_per_band_with_its_state_cell_and_fee():
+    choices = [
+        _choice(1, "午前", Cell.FREE, bookable=True, chosen=True, fee=1200),
+        _choice(2, "午後", Cell.TAKEN, bookable=False, chosen=False, fee=1500),
+        _choice(3, "<夜間>", Cell.UNAVAILABLE, bookable=False, chosen=True, fee=None),
+    ]
+
+    html = Template("{% load reservation_tags %}{% band_choices choices %}").render(Context({"choices": choices}))
+
+    items = html.split("</li>")[:-1]
+    assert len(items) == 3
+    assert 'value="1" id="band-1" checked>' in items[0] and "disabled" not in items[0]
+    assert 'value="2" id="band-2" disabled>' in items[1]  # taken: cannot be ticked
+    assert 'id="band-3" checked>' in items[2]  # chosen stays tickable off, even if not bookable
+    assert '<label for="band-1">午前 09:00–12:00 ' in items[0]
+    assert str(cell(Cell.TAKEN, "visible")) in items[1] and 'class="c-taken chip"' in items[1]
+    assert "1,200円" in items[0] and "1,500円" in items[1] and "円" not in items[2]
+    assert "&lt;夜間&gt;" in items[2] and "<夜間>" not in html
