@@ -13,7 +13,7 @@ from django.db import connection
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from . import availability_cache, domain
+from . import availability_cache, domain, widgets
 from .errors import MESSAGES, BookingError
 from .models import FacilityKind, Group, Purpose, Resident, ResidentStatus, RoomEquipment, TimeBand
 from .selectors import RoomFilter
@@ -136,20 +136,24 @@ class BookingForm(forms.Form):
     bands = forms.TypedMultipleChoiceField(
         label=_("時間帯"),
         coerce=int,
-        widget=forms.MultipleHiddenInput,
+        widget=widgets.MultipleHiddenInput,
         error_messages={
             "required": _("時間帯を1つ以上選んでください。"),
             "invalid_choice": message("unknown_band"),
         },
     )
     purpose = forms.TypedChoiceField(
-        label=_("利用目的"), coerce=int, empty_value=None, error_messages={"required": _("利用目的を選んでください。")}
+        label=_("利用目的"),
+        coerce=int,
+        empty_value=None,
+        widget=widgets.Select,
+        error_messages={"required": _("利用目的を選んでください。")},
     )
     attendees = forms.IntegerField(
         label=_("利用人数"),
         min_value=1,
         max_value=MAX_CAPACITY,
-        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+        widget=widgets.NumberInput(attrs={"inputmode": "numeric"}),
         error_messages={"required": _("利用人数を入力してください。")},
     )
     group = forms.TypedChoiceField(
@@ -157,15 +161,16 @@ class BookingForm(forms.Form):
         coerce=int,
         empty_value=None,
         required=False,
+        widget=widgets.Select,
         error_messages={"invalid_choice": message("not_group_member")},
     )
     # Chosen with the bands on the page above (the fee shown includes them), carried here unchanged.
-    commercial = forms.BooleanField(label=_("営利目的（商用）で利用する"), required=False, widget=forms.HiddenInput)
+    commercial = forms.BooleanField(label=_("営利目的（商用）で利用する"), required=False, widget=widgets.HiddenInput)
     equipment = forms.TypedMultipleChoiceField(
         label=_("附属設備"),
         coerce=int,
         required=False,
-        widget=forms.MultipleHiddenInput,
+        widget=widgets.MultipleHiddenInput,
         error_messages={"invalid_choice": message("unknown_equipment")},
     )
 
@@ -188,7 +193,7 @@ class BookingForm(forms.Form):
         self.fields["attendees"].help_text = _("定員 %(capacity)s人") % {"capacity": capacity}
         _choice_field(self, "group").choices = [("", _("個人として予約"))] + [(g.pk, g.name) for g in groups]
         if not groups:
-            self.fields["group"].widget = forms.HiddenInput()
+            self.fields["group"].widget = widgets.HiddenInput()
         _choice_field(self, "equipment").choices = [(e.pk, e.name) for e in equipment]
 
     def clean_bands(self) -> list[int]:
