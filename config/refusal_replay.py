@@ -161,7 +161,7 @@ def _answer_and_remember(
 
 def _rememberable(status: str, headers: list[tuple[str, str]]) -> tuple[str, tuple[tuple[str, str], ...]] | None:
     """The refusal code and the headers to replay, or None if this answer is not to be replayed."""
-    if not status[:1] == "4":
+    if status[:1] != "4":
         return None
     named = {name.lower(): value for name, value in headers}
     code = named.get(REFUSAL_HEADER.lower())

@@ -525,9 +525,9 @@ def book(request: HttpRequest, room_id: int, day: dt.date) -> HttpResponse:
     now = _now()
     early_chosen = _chosen_or_empty(raw_bands, bands)
     availability = _day_availability(room, day, now) if early_chosen else None
-    refused = _refused_early(request, None, room, day, early_chosen, now=now, availability=availability)
+    refused = _state_refusal(None, room, day, early_chosen, now, availability)
     if refused is not None:
-        return refused
+        return _refusal_page(request, refused, room, day)
     if not request.user.is_authenticated:  # anonymous, or a user who may no longer log in
         return redirect_to_login(request.get_full_path())
     resident = _resident(_user(request))
@@ -593,21 +593,9 @@ def book(request: HttpRequest, room_id: int, day: dt.date) -> HttpResponse:
     return redirect("reservations:booking_done", reservation_id=reservation.pk)
 
 
-def _refused_early(
-    request: HttpRequest,
-    resident: Resident | None,
-    room: Room,
-    day: dt.date,
-    chosen: list[TimeBand],
-    *,
-    now: dt.datetime,
-    availability: Availability | None = None,
-) -> HttpResponse | None:
+def _refusal_page(request: HttpRequest, found: tuple[str, int], room: Room, day: dt.date) -> HttpResponse:
     """The short answer for a slot that cannot be booked because of the state of things (taken,
-    closed, outside the window), judged from the cached availability; None to carry on."""
-    found = _state_refusal(resident, room, day, chosen, now, availability)
-    if found is None:
-        return None
+    closed, outside the window: `_state_refusal`)."""
     code, status = found
     message = MESSAGES[code] if request.method == "POST" or code != "slot_taken" else SLOT_NOT_FREE
     return _error(request, message, status, code=code, back_url=_week_url(room, day))
