@@ -527,7 +527,7 @@ def book(request: HttpRequest, room_id: int, day: dt.date) -> HttpResponse:
     availability = _day_availability(room, day, now) if early_chosen else None
     refused = _state_refusal(None, room, day, early_chosen, now, availability)
     if refused is not None:
-        return _refusal_page(request, refused, room, day)
+        return _state_refusal_page(request, refused, room, day)
     if not request.user.is_authenticated:  # anonymous, or a user who may no longer log in
         return redirect_to_login(request.get_full_path())
     resident = _resident(_user(request))
@@ -593,7 +593,7 @@ def book(request: HttpRequest, room_id: int, day: dt.date) -> HttpResponse:
     return redirect("reservations:booking_done", reservation_id=reservation.pk)
 
 
-def _refusal_page(request: HttpRequest, found: tuple[str, int], room: Room, day: dt.date) -> HttpResponse:
+def _state_refusal_page(request: HttpRequest, found: tuple[str, int], room: Room, day: dt.date) -> HttpResponse:
     """The short answer for a slot that cannot be booked because of the state of things (taken,
     closed, outside the window: `_state_refusal`)."""
     code, status = found
