@@ -143,7 +143,7 @@ def _answer_and_remember(
 
     def noting(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
         seen["status"], seen["headers"] = status, headers
-        return start_response(status, headers, exc_info) if exc_info is not None else start_response(status, headers)
+        return start_response(status, headers, exc_info)
 
     result = app(environ, noting)
     remembered = _rememberable(seen.get("status", ""), seen.get("headers", []))

@@ -427,9 +427,9 @@ def _booking_page(
     """The confirmation page: the slot, the fee before booking, and what stops it if anything does.
     `availability`: the day's, if this request has already read it."""
     resident, room, bands, day = target.resident, target.room, target.bands, target.day
-    now = _now() if availability is None else availability.now
     if availability is None:
-        availability = _day_availability(room, day, now)
+        availability = _day_availability(room, day, _now())
+    now = availability.now
     rules = booking_rules(room.facility.group)
     tariffs = {t.time_band_id: t for t in room.tariffs.all()}
     holiday = domain.is_holiday(day)
