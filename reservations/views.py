@@ -23,13 +23,13 @@ from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.functional import Promise
+from django.utils.functional import Promise, SimpleLazyObject
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods
 
-from . import availability_cache, domain, selectors, services
+from . import availability_cache, domain, page_memo, selectors, services
 from .abandoned import client_gone, dropped
 from .domain import Cell
 from .errors import MESSAGES, BookingError
@@ -414,7 +414,7 @@ class BookingTarget:
 def _booking_page(
     request: HttpRequest,
     target: BookingTarget,
-    form: BookingForm,
+    form: BookingForm | None,
     chosen: list[TimeBand],
     *,
     commercial: bool = False,
@@ -425,6 +425,7 @@ def _booking_page(
     availability: Availability | None = None,
 ) -> HttpResponse:
     """The confirmation page: the slot, the fee before booking, and what stops it if anything does.
+    `form`: the resident's answers, or None for a blank form (drawn only if the page is, see below).
     `availability`: the day's, if this request has already read it."""
     resident, room, bands, day = target.resident, target.room, target.bands, target.day
     if availability is None:
@@ -471,7 +472,9 @@ def _booking_page(
         "facility": room.facility,
         "day": day,
         "holiday": holiday,
-        "form": form,
+        "form": form
+        if form is not None
+        else SimpleLazyObject(lambda: target.form(chosen=chosen, commercial=commercial, equipment=equipment)),
         "choices": choices,
         "chosen": chosen,
         "fee": fee,
@@ -484,7 +487,29 @@ def _booking_page(
         "deadline": domain.payment_deadline(booked_at=now, use_date=day, rules=rules) if fee else None,
         "week_url": reverse("reservations:facility_week", args=[room.facility_id, day]),
     }
-    response = render(request, "reservations/book.html", context, status=status)
+    if form is not None:  # the resident's own answers, and errors
+        response = render(request, "reservations/book.html", context, status=status)
+    else:
+        response = page_memo.render_alike(
+            request,
+            "reservations/book.html",
+            context,
+            status=status,
+            # Besides the slot and the catalogue (the URL and its version): what differs from one
+            # resident or one moment to the next.
+            inputs=(
+                resident.is_outsider,
+                resident.status,
+                tuple((g.pk, g.name) for g in target.groups),
+                tuple((c.band.pk, c.cell, c.bookable, c.fee, c.chosen) for c in choices),
+                fee,
+                commercial,
+                tuple(e.pk for e in equipment or []),
+                error,
+                blocker,
+                context["deadline"],
+            ),
+        )
     if refusal_code or blocker:
         response[REFUSAL_HEADER] = refusal_code or code
     return response
@@ -544,7 +569,7 @@ def book(request: HttpRequest, room_id: int, day: dt.date) -> HttpResponse:
         return _booking_page(
             request,
             target,
-            target.form(chosen=chosen, commercial=commercial, equipment=equipment),
+            None,
             chosen,
             commercial=commercial,
             equipment=equipment,

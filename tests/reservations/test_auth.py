@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 from django.db import connection
-from django.utils import timezone
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from reservations.auth import UserWithResidentBackend
 from reservations.models import Resident, User
