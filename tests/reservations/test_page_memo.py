@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import re
-from zoneinfo import ZoneInfo
 
 import pytest
-import time_machine
 from django.contrib import messages
 from django.contrib.messages.storage.fallback import FallbackStorage
 from django.contrib.sessions.backends.cache import SessionStore
@@ -19,18 +16,11 @@ from reservations.models import Channel, Facility, Reservation, Residency, Resid
 from reservations.services import catalogue_save, reservation_create
 from tests.factories import FacilityFactory, GroupFactory, ResidentFactory, make_room
 from tests.reservations.test_availability_cache import UNREACHABLE_REDIS
+from tests.reservations.test_views import NOW, USE_DAY, clock  # noqa: F401 - clock: the views' frozen time (autouse)
 
 pytestmark = pytest.mark.django_db
 
-NOW = dt.datetime(2026, 11, 10, 10, 0, tzinfo=ZoneInfo("Asia/Tokyo"))  # December's window is open
-USE_DAY = dt.date(2026, 12, 7)
 TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
-
-
-@pytest.fixture(autouse=True)
-def clock():
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
 
 
 @pytest.fixture
