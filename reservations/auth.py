@@ -11,6 +11,7 @@ the user on the resident) as `select_related("resident")` leaves them.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -53,17 +54,10 @@ class _UserQuery:
 
 # Resident.user: the join, and both ends of the cache select_related("resident") fills.
 _RESIDENT_USER = Resident._meta.get_field("user")
-_queries: dict[str, _UserQuery] = {}
 
 
+@functools.cache  # per database alias
 def _user_query(using: str) -> _UserQuery:
-    query = _queries.get(using)
-    if query is None:
-        query = _queries[using] = _compile(using)
-    return query
-
-
-def _compile(using: str) -> _UserQuery:
     connection = connections[using]
     quote = connection.ops.quote_name
     user_fields, resident_fields = User._meta.concrete_fields, Resident._meta.concrete_fields

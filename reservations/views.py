@@ -495,17 +495,14 @@ def _booking_page(
             "reservations/book.html",
             context,
             status=status,
-            # Besides the slot and the catalogue (the URL and its version): what differs from one
-            # resident or one moment to the next.
+            # Besides the URL (the slot, the bands, the commercial flag and the equipment asked
+            # for) and the catalogue's version: what differs from one resident or moment to the next.
             inputs=(
                 resident.is_outsider,
                 resident.status,
                 tuple((g.pk, g.name) for g in target.groups),
                 tuple((c.band.pk, c.cell, c.bookable, c.fee, c.chosen) for c in choices),
                 fee,
-                commercial,
-                tuple(e.pk for e in equipment or []),
-                error,
                 blocker,
                 context["deadline"],
             ),
