@@ -73,13 +73,24 @@ def _ignored_prefixes() -> tuple[str, ...]:
 
 def is_page_view(request: HttpRequest, response: HttpResponse) -> bool:
     """A GET answered with a whole HTML page, not an error, redirect or fragment."""
-    # Cheapest tests first; META rather than request.headers, which would parse every header.
+    # META rather than request.headers, which would parse every header.
+    return counts_as_page_view(
+        method=request.method or "",
+        status=response.status_code,
+        fragment="HTTP_HX_REQUEST" in request.META,  # a fragment one of our own pages asked for
+        content_type=response.get("Content-Type", ""),
+        waiting_room="X-Waiting-Room" in response,  # the waiting room refreshes itself while queued
+    )
+
+
+def counts_as_page_view(*, method: str, status: int, fragment: bool, content_type: str, waiting_room: bool) -> bool:
+    """The rule of `is_page_view`, for answers given in front of Django too (config/page_replay.py)."""
     return (
-        request.method == "GET"
-        and 200 <= response.status_code < 300
-        and "HTTP_HX_REQUEST" not in request.META  # a fragment one of our own pages asked for
-        and response.get("Content-Type", "").startswith("text/html")
-        and "X-Waiting-Room" not in response  # the waiting room refreshes itself while queued
+        method == "GET"
+        and 200 <= status < 300
+        and not fragment
+        and content_type.startswith("text/html")
+        and not waiting_room
     )
 
 
@@ -206,6 +217,11 @@ class _Today:
 _today = _Today()
 
 
+def count_page(channel: str) -> None:
+    """One page view today in `channel`."""
+    tally.add(_today.get(), channel)
+
+
 class AccessCountMiddleware:
     """Counts page views per day and channel (see the module docstring for what counts)."""
 
@@ -218,7 +234,7 @@ class AccessCountMiddleware:
             if is_page_view(request, response):
                 channel = channel_for_path(request.path_info)
                 if channel is not None:
-                    tally.add(_today.get(), channel)
+                    count_page(channel)
         except Exception:  # counting must never fail a request (logged, not raised)
             logger.exception("access counting failed")
         return response

@@ -25,6 +25,7 @@ import logging
 import secrets
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from django.conf import settings
@@ -186,28 +187,41 @@ def bump_groups() -> None:
         logger.warning("availability cache: could not bump the groups", exc_info=True)
 
 
-def _recently_rendered(entry: tuple[Any, ...], stamp: tuple[int, int, int]) -> bool:
+Stamp = tuple[int, int, int]  # (facility version, catalogue version, minute) a page was rendered at
+
+
+@dataclass(frozen=True)
+class Page:
+    """A rendered availability page of a facility and what it was rendered at (`stamp` is None with
+    the cache down: then it was rendered just now and is not shared)."""
+
+    facility_id: int
+    opens_second: int  # the minutes of its stamp start at this second
+    html: str
+    stamp: Stamp | None
+    rendered_at: float
+
+    @property
+    def version(self) -> int | None:
+        """The facility version the page shows."""
+        return self.stamp[0] if self.stamp is not None else None
+
+
+def _minute(now: dt.datetime, opens_second: int) -> int:
+    return int((now.timestamp() - opens_second) // 60)
+
+
+def _recently_rendered(rendered: Stamp, rendered_at: float, stamp: Stamp) -> bool:
     """Outdated by bookings only (the catalogue and the minute are the same) and rendered less than
     AVAILABILITY_RERENDER_SECONDS ago."""
-    return (
-        len(entry) > 2
-        and tuple(entry[0][1:]) == stamp[1:]
-        and time.time() - float(entry[2]) < settings.AVAILABILITY_RERENDER_SECONDS
-    )
-
-
-def facility_page(
-    facility_id: int, parts: str, now: dt.datetime, render: Callable[[], str], *, opens_second: int = 0
-) -> str:
-    """A rendered availability page, shared by everyone who asks for it (see `facility_page_versioned`)."""
-    return facility_page_versioned(facility_id, parts, now, render, opens_second=opens_second)[0]
+    return tuple(rendered[1:]) == stamp[1:] and time.time() - rendered_at < settings.AVAILABILITY_RERENDER_SECONDS
 
 
 def facility_page_versioned(
     facility_id: int, parts: str, now: dt.datetime, render: Callable[[], str], *, opens_second: int = 0
-) -> tuple[str, int | None]:
-    """A rendered availability page, shared by everyone who asks for it, with the facility version
-    it was rendered at (None with the cache down: then it is rendered now, so it is current).
+) -> Page:
+    """A rendered availability page, shared by everyone who asks for it, with the stamp it was
+    rendered at.
 
     It is current while the facility's version, the catalogue version and the minute are those it
     was rendered at (past slots and the booking window move with the clock, by the minute; the
@@ -218,32 +232,51 @@ def facility_page_versioned(
     AVAILABILITY_RERENDER_SECONDS: in the rush a hot facility's page would otherwise be rendered
     again after each of its bookings. Availability pages only inform, and say which version they
     show (live.js re-reads one older than a change it was told of); the booking itself is decided
-    by the database."""
-    minute = int((now.timestamp() - opens_second) // 60)
+    by the database. `still_served` gives the same verdict on a rendering kept elsewhere
+    (config/page_replay.py)."""
     version_key = _facility_version_key(facility_id)
     key = f"page:{facility_id}:{parts}"
     try:
         found = cache.get_many([version_key, key])
-        stamp = (found.get(version_key) or _new_version(version_key), _catalogue_version(), minute)
+        stamp = (found.get(version_key) or _new_version(version_key), _catalogue_version(), _minute(now, opens_second))
     except Exception:
         logger.warning("availability cache unavailable", exc_info=True)
-        return render(), None
-    entry = found.get(key)
-    if entry is not None and entry[0] == stamp:
-        return str(entry[1]), int(stamp[0])
-    if entry is not None and _recently_rendered(entry, stamp):
-        return str(entry[1]), int(entry[0][0])
+        return Page(facility_id, opens_second, render(), None, time.time())
+    entry, kept = found.get(key), None
+    if entry is not None and len(entry) == 3:
+        kept = Page(facility_id, opens_second, str(entry[1]), entry[0], float(entry[2]))
+        if entry[0] == stamp or _recently_rendered(entry[0], kept.rendered_at, stamp):
+            return kept
     try:
         rendering = cache.add(f"{key}:rendering", 1, timeout=RENDER_LOCK_SECONDS)
     except Exception:  # noqa: BLE001
         rendering = True
-    if not rendering and entry is not None:
+    if not rendering and kept is not None:
         # Someone is re-rendering it: the previous rendering meanwhile, with its older version.
-        return str(entry[1]), int(entry[0][0])
-    html = render()
+        return kept
+    page = Page(facility_id, opens_second, render(), stamp, time.time())
     try:
-        cache.set(key, (stamp, html, time.time()), ENTRY_SECONDS)
+        cache.set(key, (stamp, page.html, page.rendered_at), ENTRY_SECONDS)
         cache.delete(f"{key}:rendering")
     except Exception:
         logger.warning("availability cache: could not store %s", key, exc_info=True)
-    return html, int(stamp[0])
+    return page
+
+
+def still_served(page: Page, now: dt.datetime) -> bool:
+    """Whether `facility_page_versioned` would serve this rendering as it is now: rendered at the
+    current stamp, or outdated by bookings alone and rendered less than
+    AVAILABILITY_RERENDER_SECONDS ago. The second needs no round trip to the cache (the catalogue
+    version is the process's); the first reads the facility's version. False with the cache down."""
+    catalogue = _catalogue_version()
+    if page.stamp is None or catalogue == -1:
+        return False
+    minute = _minute(now, page.opens_second)
+    if _recently_rendered(page.stamp, page.rendered_at, (page.stamp[0], catalogue, minute)):
+        return True
+    try:
+        version = cache.get(_facility_version_key(page.facility_id))
+    except Exception:
+        logger.warning("availability cache unavailable", exc_info=True)
+        return False
+    return version is not None and (int(version), catalogue, minute) == page.stamp

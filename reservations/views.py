@@ -217,13 +217,14 @@ def _cached_page(
     CSRF token, messages) can reach anyone else."""
     parts = f"{kind}:{get_language()}:{request.get_full_path()}"
     opens_second = facility.group.first_come_opens_time.second
-    html, version = availability_cache.facility_page_versioned(
-        facility.pk, parts, now, render_page, opens_second=opens_second
-    )
-    response = HttpResponse(html)
-    if version is not None:
+    page = availability_cache.facility_page_versioned(facility.pk, parts, now, render_page, opens_second=opens_second)
+    response = HttpResponse(page.html)
+    if page.version is not None:
         # static/js/live.js compares it with the version a live update announced (kiosks/live.py).
-        response[AVAILABILITY_VERSION_HEADER] = str(version)
+        response[AVAILABILITY_VERSION_HEADER] = str(page.version)
+        # In front of Django, config/page_replay.py answers the same question with this very
+        # response while the rendering is still the one served.
+        response.shared_page = page  # type: ignore[attr-defined]
     return response
 
 

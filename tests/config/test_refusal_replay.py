@@ -221,7 +221,7 @@ def test_the_waiting_room_is_never_bypassed(room):
 
 def test_a_full_memory_forgets_its_oldest_answer(room, monkeypatch):
     take(room)
-    monkeypatch.setattr(refusal_replay, "MAX_ANSWERS", 1)
+    monkeypatch.setattr(refusal_replay._answers, "size", 1)
     get(book_url(room), accept_language="en")
     get(book_url(room), accept_language="ja")  # remembered in place of the English answer
     before = refusal_replay.replayed
