@@ -8,7 +8,7 @@ middleware stack, the URL resolver, and fetching the page from Redis.
 
 So this WSGI layer keeps, per process, the last grid answer Django gave to each question
 (config/replay.py: the URL, the language, the catalogue version...; and whether htmx asked), with
-the rendering it showed, and gives it again for as long as `availability_cache.still_served` says
+the rendering it showed, shares it with the other processes through the cache, and gives it again for as long as `availability_cache.still_served` says
 Django would still serve that rendering: it was rendered at the facility's current version in the
 current minute (one small read from Redis), or it is outdated by bookings alone and younger than
 AVAILABILITY_RERENDER_SECONDS (no read at all). Anything else goes to Django as before: a rendering
@@ -37,6 +37,7 @@ logger = logging.getLogger(__name__)
 
 MONTH_VIEW = "reservations:facility_month"
 MAX_ANSWERS = 5_000  # per process; 71 facilities × a few months and weeks × languages
+SHARED_AS = "page"
 
 
 @dataclass(frozen=True)
@@ -73,8 +74,11 @@ class PageReplay:
                 now = timezone.now()
                 if not waiting_room.may_gate(now):
                     key = replay.question(environ, "HTTP_HX_REQUEST" in environ)
-                    answer = _answers.get(key)
+                    kept = _answers.get(key)
+                    answer = kept or _from_another_process(key)
                     if answer is not None and availability_cache.still_served(answer.page, now):
+                        if kept is None:
+                            _answers.put(key, answer)
                         if answer.channel is not None:
                             access_counter.count_page(answer.channel)
                         replayed += 1
@@ -107,9 +111,17 @@ def _answer_and_remember(
     if not isinstance(page, availability_cache.Page) or headers is None:
         return given.result
     content = given.content()
-    channel = _counted_in(environ, headers)
-    _answers.put(key, Answer(page=page, status=given.status, headers=headers, content=content, channel=channel))
+    answer = Answer(
+        page=page, status=given.status, headers=headers, content=content, channel=_counted_in(environ, headers)
+    )
+    _answers.put(key, answer)
+    replay.share(SHARED_AS, key, answer)
     return [content]
+
+
+def _from_another_process(key: replay.Key) -> Answer | None:
+    found = replay.shared(SHARED_AS, key)
+    return found if isinstance(found, Answer) else None
 
 
 def _counted_in(environ: dict[str, Any], headers: replay.Headers) -> str | None:

@@ -7,12 +7,12 @@ request, its signals, the middleware stack and the URL resolver cost about as mu
 deciding it.
 
 So this WSGI layer keeps, per process, the last such answer Django produced for each question
-(config/replay.py says what a question is and which answers may be kept), and answers a repeat of
-the question with it, after deciding afresh, with the very function the view uses
-(`views.early_refusal_code`), that the slot is still refused with the same code. Anything else goes
-to Django as before: another code, a slot that has become free, a POST (the CSRF check comes
-first), a request while the waiting room may be gating the booking step, or any error on the way
-(Django then answers it, 503 and all). Refusals are not page views, so nothing is counted
+(config/replay.py says what a question is and which answers may be kept), shares it with the other
+processes through the cache, and answers a repeat of the question with it, after deciding afresh,
+with the very function the view uses (`views.early_refusal_code`), that the slot is still refused
+with the same code. Anything else goes to Django as before: another code, a slot that has become
+free, a POST (the CSRF check comes first), a request while the waiting room may be gating the
+booking step, or any error on the way (Django then answers it, 503 and all). Refusals are not page views, so nothing is counted
 (kiosks/access_counter.py counts 2xx pages only).
 """
 
@@ -37,6 +37,7 @@ logger = logging.getLogger(__name__)
 
 BOOK_VIEW = "reservations:book"
 MAX_ANSWERS = 20_000  # per process; a few hundred hot slots × languages at 09:00
+SHARED_AS = "refusal"
 
 
 @dataclass(frozen=True)
@@ -71,8 +72,11 @@ class RefusalReplay:
             question = self._question(environ)
             if question is not None and not waiting_room.may_gate(timezone.now()):
                 key = replay.question(environ)
-                answer = _answers.get(key)
+                kept = _answers.get(key)
+                answer = kept or _from_another_process(key)
                 if answer is not None and early_refusal_code(*question) == answer.code:
+                    if kept is None:
+                        _answers.put(key, answer)
                     replayed += 1
                     return replay.give(environ, start_response, answer.status, answer.headers, answer.content)
         except Exception:  # Django answers it, as it would without this shortcut
@@ -111,8 +115,15 @@ def _answer_and_remember(
     if code is None or headers is None:
         return given.result
     content = given.content()
-    _answers.put(key, Answer(code=code, status=given.status, headers=headers, content=content))
+    answer = Answer(code=code, status=given.status, headers=headers, content=content)
+    _answers.put(key, answer)
+    replay.share(SHARED_AS, key, answer)
     return [content]
+
+
+def _from_another_process(key: replay.Key) -> Answer | None:
+    found = replay.shared(SHARED_AS, key)
+    return found if isinstance(found, Answer) else None
 
 
 def forget() -> None:

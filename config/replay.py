@@ -7,19 +7,26 @@ LocaleMiddleware chooses from), and the catalogue version. An answer is only eve
 gave it to the same question, set no cookie, did not vary by cookie (nothing read the session) and
 said its length (it was not streamed). Only the request id (config/request_id.py) and the date are
 the request's own.
+
+A process may also share what it kept with the others through the cache (`share`, `shared`), filed
+under the question and the code's fingerprint (config/release.py): at 09:00 each of the web
+processes would otherwise ask Django once for every answer another process already has.
 """
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from django.conf import settings
+from django.core.cache import cache
 from django.http.cookie import parse_cookie
 
-from config import request_id
+from config import release, request_id
 from reservations import availability_cache
 
 Key = tuple[Any, ...]
@@ -27,6 +34,8 @@ Headers = tuple[tuple[str, str], ...]
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 T = TypeVar("T")
+SHARED_SECONDS = 300
+logger = logging.getLogger(__name__)
 
 # Per request, or made again for each answer.
 OWN_HEADERS = frozenset({request_id.HEADER.lower(), "set-cookie", "date"})
@@ -116,3 +125,24 @@ def give(
     rid = request_id.accept_or_make(environ.get(request_id.META_KEY))
     start_response(status, [*headers, (request_id.HEADER, rid)])
     return [content]
+
+
+def _shared_key(kind: str, key: Key) -> str:
+    question_digest = hashlib.blake2b(repr(key).encode(), digest_size=16).hexdigest()
+    return f"replay:{kind}:{release.fingerprint()}:{question_digest}"
+
+
+def share(kind: str, key: Key, answer: object) -> None:
+    """Offer an answer kept under `key` to the other processes (for SHARED_SECONDS)."""
+    try:
+        cache.set(_shared_key(kind, key), answer, SHARED_SECONDS)
+    except Exception:  # noqa: BLE001 - the outage is logged by config/redis_cache.py
+        logger.debug("replay: could not share %s", kind)
+
+
+def shared(kind: str, key: Key) -> Any:
+    """What another process shared under `key`, or None (also with the cache down)."""
+    try:
+        return cache.get(_shared_key(kind, key))
+    except Exception:  # noqa: BLE001
+        return None

@@ -13,7 +13,10 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.production")
 
 django_application = get_wsgi_application()
 
-from config.page_replay import PageReplay  # noqa: E402  (needs the apps loaded)
+from config import release  # noqa: E402  (needs the apps loaded)
+from config.page_replay import PageReplay  # noqa: E402
 from config.refusal_replay import RefusalReplay  # noqa: E402
+
+release.fingerprint()  # now, not in the first request that shares an answer
 
 application = PageReplay(RefusalReplay(django_application))

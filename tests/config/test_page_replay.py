@@ -72,6 +72,18 @@ def test_a_repeated_question_gets_django_s_own_answer_from_memory(room, url):
     assert len(queries) == 0
 
 
+def test_an_answer_kept_by_one_process_is_given_by_another(room):
+    first = get(month_url(room))
+    page_replay._answers.clear()  # as a process that has not seen the question yet
+    before = page_replay.replayed
+
+    second = get(month_url(room))
+
+    assert page_replay.replayed == before + 1
+    assert second.content == first.content and own_headers(second) == own_headers(first)
+    assert web_views() == 2
+
+
 def test_a_booking_sends_the_next_request_to_django_for_the_new_page(room):
     first = get(month_url(room))
     take(room)  # AVAILABILITY_RERENDER_SECONDS is 0 in tests: the page is out of date at once

@@ -14,7 +14,7 @@ from django.db import close_old_connections, connection
 from django.test import Client, RequestFactory, override_settings
 from django.test.utils import CaptureQueriesContext
 
-from config import refusal_replay
+from config import refusal_replay, release
 from config.wsgi import application
 from reservations import waiting_room
 from tests.factories import FacilityFactory, ResidentFactory, cancel_on_the_web, make_room
@@ -224,9 +224,32 @@ def test_a_full_memory_forgets_its_oldest_answer(room, monkeypatch):
     monkeypatch.setattr(refusal_replay._answers, "size", 1)
     get(book_url(room), accept_language="en")
     get(book_url(room), accept_language="ja")  # remembered in place of the English answer
+
+    kept = list(refusal_replay._answers._kept.values())
+
+    assert len(kept) == 1 and ("Content-Language", "ja") in kept[0].headers
+
+
+def test_an_answer_kept_by_one_process_is_given_by_another(room):
+    take(room)
+    first = get(book_url(room))
+    refusal_replay._answers.clear()  # as a process that has not seen the question yet
     before = refusal_replay.replayed
 
-    get(book_url(room), accept_language="en")
+    url = book_url(room)
+    with CaptureQueriesContext(connection) as queries:
+        second = get(url)
 
-    assert refusal_replay.replayed == before  # forgotten: asked Django again
-    assert len(refusal_replay._answers) == 1
+    assert refusal_replay.replayed == before + 1 and len(queries) == 0
+    assert second.content == first.content and own_headers(second) == own_headers(first)
+
+
+def test_other_code_never_gives_what_this_code_shared(room, monkeypatch):
+    take(room)
+    get(book_url(room))
+    refusal_replay._answers.clear()
+    monkeypatch.setattr(release, "fingerprint", lambda: "another-release")
+    before = refusal_replay.replayed
+
+    assert get(book_url(room)).status == 409
+    assert refusal_replay.replayed == before  # asked Django
