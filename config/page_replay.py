@@ -8,12 +8,13 @@ middleware stack, the URL resolver, and fetching the page from Redis.
 
 So this WSGI layer keeps, per process, the last grid answer Django gave to each question
 (config/replay.py: the URL, the language, the catalogue version...; and whether htmx asked), with
-the rendering it showed, shares it with the other processes through the cache, and gives it again for as long as `availability_cache.still_served` says
-Django would still serve that rendering: it was rendered at the facility's current version in the
-current minute (one small read from Redis), or it is outdated by bookings alone and younger than
-AVAILABILITY_RERENDER_SECONDS (no read at all). Anything else goes to Django as before: a rendering
-no longer served, a question not yet answered here, anything but a GET, a request while the waiting
-room may be gating, any error on the way.
+the stamp of the rendering it showed, shares it with the other processes through the cache, and
+gives it again for as long as `availability_cache.still_served` says Django would still serve that
+rendering: it was rendered at the facility's current version in the current minute (one small read
+from Redis), or it is outdated by bookings alone and younger than AVAILABILITY_RERENDER_SECONDS (no
+read at all). Anything else goes to Django as before: a rendering no longer served, a question not
+yet answered here, anything but a GET, a request while the waiting room may be gating, any error
+on the way.
 
 Pages given here are page views like any other: they are counted as AccessCountMiddleware counts
 them (kiosks/access_counter.py).
@@ -21,9 +22,9 @@ them (kiosks/access_counter.py).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
 from django.urls import reverse
@@ -36,13 +37,15 @@ from reservations import availability_cache, waiting_room
 logger = logging.getLogger(__name__)
 
 MONTH_VIEW = "reservations:facility_month"
-MAX_ANSWERS = 5_000  # per process; 71 facilities × a few months and weeks × languages
+# Per process: the opening month and its weeks of 71 facilities, in two languages, with room to
+# spare. A grid page is tens of kilobytes, so this bounds a process's memory to tens of megabytes.
+MAX_ANSWERS = 1_000
 SHARED_AS = "page"
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class Answer:
-    page: availability_cache.Page
+    page: availability_cache.Page  # its stamp (the HTML is `content`, not kept twice)
     status: str
     headers: replay.Headers
     content: bytes
@@ -112,7 +115,11 @@ def _answer_and_remember(
         return given.result
     content = given.content()
     answer = Answer(
-        page=page, status=given.status, headers=headers, content=content, channel=_counted_in(environ, headers)
+        page=dataclasses.replace(page, html=""),
+        status=given.status,
+        headers=headers,
+        content=content,
+        channel=_counted_in(environ, headers),
     )
     _answers.put(key, answer)
     replay.share(SHARED_AS, key, answer)

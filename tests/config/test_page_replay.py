@@ -70,6 +70,7 @@ def test_a_repeated_question_gets_django_s_own_answer_from_memory(room, url):
     assert own_headers(second) == own_headers(first)
     assert second["X-Request-ID"] and second["X-Request-ID"] != first["X-Request-ID"]
     assert len(queries) == 0
+    assert all(kept.page.html == "" for kept in page_replay._answers._kept.values())  # the page is kept once
 
 
 def test_an_answer_kept_by_one_process_is_given_by_another(room):
