@@ -23,18 +23,14 @@ them (kiosks/access_counter.py).
 from __future__ import annotations
 
 import dataclasses
-import logging
-from collections.abc import Iterable
+from collections.abc import Callable
 from typing import Any
 
-from django.urls import reverse
 from django.utils import timezone
 
 from config import replay
 from kiosks import access_counter
 from reservations import availability_cache, waiting_room
-
-logger = logging.getLogger(__name__)
 
 MONTH_VIEW = "reservations:facility_month"
 # Per process: the opening month and its weeks of 71 facilities, in two languages, with room to
@@ -56,79 +52,44 @@ _answers: replay.Memory[Answer] = replay.Memory(MAX_ANSWERS)
 replayed = 0  # answers given from memory by this process (for tests and profiling)
 
 
-def _grid_prefix() -> str:
-    """The start every grid page's path shares (`/facilities/`), from the URLconf itself."""
-    example = reverse(MONTH_VIEW, kwargs={"facility_id": 1, "year": 2000, "month": 1})
-    return example[: example.index("/1/") + 1]
+class PageReplay(replay.Layer[Answer]):
+    """The month and week grids, given again while Django would still serve their rendering."""
 
+    shared_as = SHARED_AS
+    memory = _answers
+    answer_type = Answer
+    # Only a grid's own answer, marked by the view, is ever kept.
+    route = (MONTH_VIEW, {"facility_id": 1, "year": 2000, "month": 1})
 
-class PageReplay:
-    """WSGI middleware around Django's application (config/wsgi.py)."""
+    def asked(self, environ: dict[str, Any]) -> tuple[replay.Key, Callable[[Answer], bool]] | None:
+        if self.path_under_route(environ) is None:
+            return None
+        now = timezone.now()
+        if waiting_room.may_gate(now):
+            return None
+        key = replay.question(environ, "HTTP_HX_REQUEST" in environ)
+        return key, lambda answer: availability_cache.still_served(answer.page, now)
 
-    def __init__(self, app: replay.WSGIApp) -> None:
-        self.app = app
-        self._prefix: str | None = None
+    def keep(self, environ: dict[str, Any], given: replay.Given) -> Answer | None:
+        """A shared availability page: the view marks the response with the rendering it shows
+        (`views._cached_page`), and Django's WSGI handler hands that response on as the body."""
+        page = getattr(given.result, "shared_page", None)
+        headers = given.shareable_headers() if given.status[:1] == "2" else None
+        if not isinstance(page, availability_cache.Page) or headers is None:
+            return None
+        return Answer(
+            page=dataclasses.replace(page, html=""),
+            status=given.status,
+            headers=headers,
+            content=given.content(),
+            channel=_counted_in(environ, headers),
+        )
 
-    def __call__(self, environ: dict[str, Any], start_response: replay.StartResponse) -> Iterable[bytes]:
+    def given(self, answer: Answer) -> None:
         global replayed
-        key: replay.Key | None = None
-        try:
-            if self._may_be_grid(environ):
-                now = timezone.now()
-                if not waiting_room.may_gate(now):
-                    key = replay.question(environ, "HTTP_HX_REQUEST" in environ)
-                    kept = _answers.get(key)
-                    answer = kept or _from_another_process(key)
-                    if answer is not None and availability_cache.still_served(answer.page, now):
-                        if kept is None:
-                            _answers.put(key, answer)
-                        if answer.channel is not None:
-                            access_counter.count_page(answer.channel)
-                        replayed += 1
-                        return replay.give(environ, start_response, answer.status, answer.headers, answer.content)
-        except Exception:  # Django answers it, as it would without this shortcut
-            logger.debug("page replay skipped", exc_info=True)
-            key = None
-        if key is None:
-            return self.app(environ, start_response)
-        return _answer_and_remember(self.app, environ, start_response, key)
-
-    def _may_be_grid(self, environ: dict[str, Any]) -> bool:
-        """A GET under the grids' path (only a grid's own answer, marked by the view, is ever kept)."""
-        if environ.get("REQUEST_METHOD") != "GET":
-            return False
-        if self._prefix is None:
-            self._prefix = _grid_prefix()
-        return str(environ.get("PATH_INFO", "")).startswith(self._prefix)
-
-
-def _answer_and_remember(
-    app: replay.WSGIApp, environ: dict[str, Any], start_response: replay.StartResponse, key: replay.Key
-) -> Iterable[bytes]:
-    """Django's answer, remembered under `key` when it is a shared availability page: the view
-    marks the response with the rendering it shows (`views._cached_page`), and Django's WSGI
-    handler hands that response on as the body."""
-    given = replay.ask(app, environ, start_response)
-    page = getattr(given.result, "shared_page", None)
-    headers = given.shareable_headers() if given.status[:1] == "2" else None
-    if not isinstance(page, availability_cache.Page) or headers is None:
-        return given.result
-    content = given.content()
-    answer = Answer(
-        page=dataclasses.replace(page, html=""),
-        status=given.status,
-        headers=headers,
-        content=content,
-        channel=_counted_in(environ, headers),
-    )
-    _answers.put(key, answer)
-    replay.share(SHARED_AS, key, answer)
-    return [content]
-
-
-def _from_another_process(key: replay.Key) -> Answer | None:
-    found = replay.shared(SHARED_AS, key)
-    return found if isinstance(found, Answer) else None
+        if answer.channel is not None:
+            access_counter.count_page(answer.channel)
+        replayed += 1
 
 
 def _counted_in(environ: dict[str, Any], headers: replay.Headers) -> str | None:

@@ -19,21 +19,17 @@ booking step, or any error on the way (Django then answers it, 503 and all). Ref
 from __future__ import annotations
 
 import datetime as dt
-import logging
-from collections.abc import Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from django.core.handlers.wsgi import get_path_info
 from django.http import QueryDict
-from django.urls import Resolver404, resolve, reverse
+from django.urls import Resolver404, resolve
 from django.utils import timezone
 
 from config import replay
 from reservations import waiting_room
 from reservations.views import REFUSAL_HEADER, early_refusal_code
-
-logger = logging.getLogger(__name__)
 
 BOOK_VIEW = "reservations:book"
 MAX_ANSWERS = 20_000  # per process; a few hundred hot slots × languages at 09:00
@@ -52,48 +48,36 @@ _answers: replay.Memory[Answer] = replay.Memory(MAX_ANSWERS)
 replayed = 0  # answers served from memory by this process (for tests and profiling)
 
 
-def _book_prefix() -> str:
-    """The start every booking page's path shares (`/book/`), from the URLconf itself."""
-    example = reverse(BOOK_VIEW, kwargs={"room_id": 1, "day": dt.date(2000, 1, 1)})
-    return example[: example.index("/1/") + 1]
+class RefusalReplay(replay.Layer[Answer]):
+    """The "taken" (and other alike) refusals, given again while the slot is still refused alike."""
 
+    shared_as = SHARED_AS
+    memory = _answers
+    answer_type = Answer
+    route = (BOOK_VIEW, {"room_id": 1, "day": dt.date(2000, 1, 1)})
 
-class RefusalReplay:
-    """WSGI middleware around Django's application (config/wsgi.py)."""
+    def asked(self, environ: dict[str, Any]) -> tuple[replay.Key, Callable[[Answer], bool]] | None:
+        question = self._question(environ)
+        if question is None or waiting_room.may_gate(timezone.now()):
+            return None
+        return replay.question(environ), lambda answer: early_refusal_code(*question) == answer.code
 
-    def __init__(self, app: replay.WSGIApp) -> None:
-        self.app = app
-        self._prefix: str | None = None
+    def keep(self, environ: dict[str, Any], given: replay.Given) -> Answer | None:
+        """A refusal that is the same for all."""
+        code = {name.lower(): value for name, value in given.headers}.get(REFUSAL_HEADER.lower())
+        headers = given.shareable_headers() if given.status[:1] == "4" and code else None
+        if code is None or headers is None:
+            return None
+        return Answer(code=code, status=given.status, headers=headers, content=given.content())
 
-    def __call__(self, environ: dict[str, Any], start_response: replay.StartResponse) -> Iterable[bytes]:
+    def given(self, answer: Answer) -> None:
         global replayed
-        key: replay.Key | None = None
-        try:
-            question = self._question(environ)
-            if question is not None and not waiting_room.may_gate(timezone.now()):
-                key = replay.question(environ)
-                kept = _answers.get(key)
-                answer = kept or _from_another_process(key)
-                if answer is not None and early_refusal_code(*question) == answer.code:
-                    if kept is None:
-                        _answers.put(key, answer)
-                    replayed += 1
-                    return replay.give(environ, start_response, answer.status, answer.headers, answer.content)
-        except Exception:  # Django answers it, as it would without this shortcut
-            logger.debug("refusal replay skipped", exc_info=True)
-            key = None
-        if key is None:
-            return self.app(environ, start_response)
-        return _answer_and_remember(self.app, environ, start_response, key)
+        replayed += 1
 
     def _question(self, environ: dict[str, Any]) -> tuple[int, dt.date, list[str]] | None:
         """The slot and bands a GET of a booking page asks about (by the URLconf's own route), or None."""
-        if environ.get("REQUEST_METHOD") != "GET":
-            return None
-        if self._prefix is None:
-            self._prefix = _book_prefix()
-        path = get_path_info(environ)
-        if not path.startswith(self._prefix):
+        path = self.path_under_route(environ)
+        if path is None:
             return None
         try:
             match = resolve(path)
@@ -103,27 +87,6 @@ class RefusalReplay:
             return None
         bands = QueryDict(environ.get("QUERY_STRING", "")).getlist("bands")
         return match.kwargs["room_id"], match.kwargs["day"], bands
-
-
-def _answer_and_remember(
-    app: replay.WSGIApp, environ: dict[str, Any], start_response: replay.StartResponse, key: replay.Key
-) -> Iterable[bytes]:
-    """Django's answer, remembered under `key` when it is a refusal that is the same for all."""
-    given = replay.ask(app, environ, start_response)
-    code = dict((name.lower(), value) for name, value in given.headers).get(REFUSAL_HEADER.lower())
-    headers = given.shareable_headers() if given.status[:1] == "4" and code else None
-    if code is None or headers is None:
-        return given.result
-    content = given.content()
-    answer = Answer(code=code, status=given.status, headers=headers, content=content)
-    _answers.put(key, answer)
-    replay.share(SHARED_AS, key, answer)
-    return [content]
-
-
-def _from_another_process(key: replay.Key) -> Answer | None:
-    found = replay.shared(SHARED_AS, key)
-    return found if isinstance(found, Answer) else None
 
 
 def forget() -> None:

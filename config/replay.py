@@ -20,11 +20,13 @@ import logging
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.handlers.wsgi import get_path_info
 from django.http.cookie import parse_cookie
+from django.urls import reverse
 
 from config import release, request_id
 from reservations import availability_cache
@@ -34,6 +36,7 @@ Headers = tuple[tuple[str, str], ...]
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 T = TypeVar("T")
+A = TypeVar("A", bound="Kept")
 SHARED_SECONDS = 300
 logger = logging.getLogger(__name__)
 
@@ -88,6 +91,7 @@ class Given:
     status: str = ""
     headers: list[tuple[str, str]] = field(default_factory=list)
     result: Iterable[bytes] = ()
+    _body: bytes | None = None
 
     def shareable_headers(self) -> Headers | None:
         """The headers to give again with this answer, or None if it may not be shared."""
@@ -96,14 +100,20 @@ class Given:
             return None
         return tuple((name, value) for name, value in self.headers if name.lower() not in OWN_HEADERS)
 
+    def body_left(self) -> bool:
+        """Whether the body is still to be read from `result`."""
+        return self._body is None
+
     def content(self) -> bytes:
-        """The whole body, the response closed afterwards (Django's request_finished)."""
-        try:
-            return b"".join(self.result)
-        finally:
-            close = getattr(self.result, "close", None)
-            if close is not None:
-                close()
+        """The whole body, read once, the response closed afterwards (Django's request_finished)."""
+        if self._body is None:
+            try:
+                self._body = b"".join(self.result)
+            finally:
+                close = getattr(self.result, "close", None)
+                if close is not None:
+                    close()
+        return self._body
 
 
 def ask(app: WSGIApp, environ: dict[str, Any], start_response: StartResponse) -> Given:
@@ -146,3 +156,86 @@ def shared(kind: str, key: Key) -> Any:
         return cache.get(_shared_key(kind, key))
     except Exception:  # noqa: BLE001
         return None
+
+
+class Kept(Protocol):
+    """What a layer keeps of an answer: enough to give it again."""
+
+    @property
+    def status(self) -> str: ...
+    @property
+    def headers(self) -> Headers: ...
+    @property
+    def content(self) -> bytes: ...
+
+
+class Layer(Generic[A]):
+    """A WSGI layer in front of Django that gives again the answers it kept (config/wsgi.py).
+
+    A subclass says which requests it may answer and how to tell that a kept answer still stands
+    (`asked`), which of Django's answers it keeps (`keep`), and what giving one again does besides
+    (`given`). The rest is the same for all: this process's memory first, then what another
+    process shared, else Django, whose answer is kept and shared when the subclass says so. Any
+    error on the way leaves the request to Django, as it would be without the layer."""
+
+    shared_as: str
+    memory: Memory[A]
+    answer_type: type[A]
+    # A view and the arguments of an example path, the first of them 1: the layer only ever looks
+    # at GETs under the example's path up to that argument (`/book/`, `/facilities/`).
+    route: tuple[str, dict[str, Any]]
+
+    def __init__(self, app: WSGIApp) -> None:
+        self.app = app
+        self._prefix: str | None = None
+
+    def path_under_route(self, environ: dict[str, Any]) -> str | None:
+        """The path of a GET under the route's start (from the URLconf itself), else None."""
+        if environ.get("REQUEST_METHOD") != "GET":
+            return None
+        if self._prefix is None:
+            example = reverse(self.route[0], kwargs=self.route[1])
+            self._prefix = example[: example.index("/1/") + 1]
+        path = get_path_info(environ)
+        return path if path.startswith(self._prefix) else None
+
+    def asked(self, environ: dict[str, Any]) -> tuple[Key, Callable[[A], bool]] | None:
+        """The question and the check a kept answer must pass, or None for Django alone."""
+        raise NotImplementedError
+
+    def keep(self, environ: dict[str, Any], given: Given) -> A | None:
+        """What to keep of Django's answer, or None (`given.content()` reads the body)."""
+        raise NotImplementedError
+
+    def given(self, answer: A) -> None:
+        """Called each time a kept answer is given again."""
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        key: Key | None = None
+        try:
+            asked = self.asked(environ)
+            if asked is not None:
+                key, stands = asked
+                kept = self.memory.get(key)
+                answer = kept if kept is not None else self._from_another_process(key)
+                if answer is not None and stands(answer):
+                    if kept is None:
+                        self.memory.put(key, answer)
+                    self.given(answer)
+                    return give(environ, start_response, answer.status, answer.headers, answer.content)
+        except Exception:  # Django answers it, as it would without this layer
+            logger.debug("%s replay skipped", self.shared_as, exc_info=True)
+            key = None
+        if key is None:
+            return self.app(environ, start_response)
+        answered = ask(self.app, environ, start_response)
+        answer = self.keep(environ, answered)
+        if answer is None:
+            return answered.result if answered.body_left() else [answered.content()]
+        self.memory.put(key, answer)
+        share(self.shared_as, key, answer)
+        return [answered.content()]
+
+    def _from_another_process(self, key: Key) -> A | None:
+        found = shared(self.shared_as, key)
+        return found if isinstance(found, self.answer_type) else None
