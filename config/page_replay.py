@@ -36,7 +36,6 @@ MONTH_VIEW = "reservations:facility_month"
 # Per process: the opening month and its weeks of 71 facilities, in two languages, with room to
 # spare. A grid page is tens of kilobytes, so this bounds a process's memory to tens of megabytes.
 MAX_ANSWERS = 1_000
-SHARED_AS = "page"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,9 +54,8 @@ replayed = 0  # answers given from memory by this process (for tests and profili
 class PageReplay(replay.Layer[Answer]):
     """The month and week grids, given again while Django would still serve their rendering."""
 
-    shared_as = SHARED_AS
+    shared_as = "page"
     memory = _answers
-    answer_type = Answer
     # Only a grid's own answer, marked by the view, is ever kept.
     route = (MONTH_VIEW, {"facility_id": 1, "year": 2000, "month": 1})
 
@@ -82,7 +80,7 @@ class PageReplay(replay.Layer[Answer]):
             status=given.status,
             headers=headers,
             content=given.content(),
-            channel=_counted_in(environ, headers),
+            channel=_counted_in(environ, given),
         )
 
     def given(self, answer: Answer) -> None:
@@ -92,15 +90,14 @@ class PageReplay(replay.Layer[Answer]):
         replayed += 1
 
 
-def _counted_in(environ: dict[str, Any], headers: replay.Headers) -> str | None:
+def _counted_in(environ: dict[str, Any], given: replay.Given) -> str | None:
     """The channel AccessCountMiddleware counted this answer in (None if it did not count it)."""
-    named = {name.lower(): value for name, value in headers}
     if not access_counter.counts_as_page_view(
         method="GET",
         status=200,
         fragment="HTTP_HX_REQUEST" in environ,
-        content_type=named.get("content-type", ""),
-        waiting_room="x-waiting-room" in named,
+        content_type=given.header("content-type") or "",
+        waiting_room=given.header("x-waiting-room") is not None,
     ):
         return None
     return access_counter.channel_for_path(str(environ.get("PATH_INFO", "")))

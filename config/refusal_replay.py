@@ -33,7 +33,6 @@ from reservations.views import REFUSAL_HEADER, early_refusal_code
 
 BOOK_VIEW = "reservations:book"
 MAX_ANSWERS = 20_000  # per process; a few hundred hot slots × languages at 09:00
-SHARED_AS = "refusal"
 
 
 @dataclass(frozen=True)
@@ -51,9 +50,8 @@ replayed = 0  # answers served from memory by this process (for tests and profil
 class RefusalReplay(replay.Layer[Answer]):
     """The "taken" (and other alike) refusals, given again while the slot is still refused alike."""
 
-    shared_as = SHARED_AS
+    shared_as = "refusal"
     memory = _answers
-    answer_type = Answer
     route = (BOOK_VIEW, {"room_id": 1, "day": dt.date(2000, 1, 1)})
 
     def asked(self, environ: dict[str, Any]) -> tuple[replay.Key, Callable[[Answer], bool]] | None:
@@ -64,7 +62,7 @@ class RefusalReplay(replay.Layer[Answer]):
 
     def keep(self, environ: dict[str, Any], given: replay.Given) -> Answer | None:
         """A refusal that is the same for all."""
-        code = {name.lower(): value for name, value in given.headers}.get(REFUSAL_HEADER.lower())
+        code = given.header(REFUSAL_HEADER)
         headers = given.shareable_headers() if given.status[:1] == "4" and code else None
         if code is None or headers is None:
             return None

@@ -214,7 +214,7 @@ def _minute(now: dt.datetime, opens_second: int) -> int:
 def _recently_rendered(rendered: Stamp, rendered_at: float, stamp: Stamp) -> bool:
     """Outdated by bookings only (the catalogue and the minute are the same) and rendered less than
     AVAILABILITY_RERENDER_SECONDS ago."""
-    return tuple(rendered[1:]) == stamp[1:] and time.time() - rendered_at < settings.AVAILABILITY_RERENDER_SECONDS
+    return rendered[1:] == stamp[1:] and time.time() - rendered_at < settings.AVAILABILITY_RERENDER_SECONDS
 
 
 def facility_page_versioned(
