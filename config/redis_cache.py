@@ -19,20 +19,24 @@ from __future__ import annotations
 
 import functools
 import logging
+import secrets
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import redis
 from django.conf import settings
+from django.core.cache import cache
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 
 logger = logging.getLogger(__name__)
 
 UNREACHABLE = (redis.ConnectionError, redis.TimeoutError)
 CLEAR_BATCH = 500  # keys deleted per round trip by a prefixed clear()
-GUARDED = ("add", "get", "set", "touch", "delete", "get_many", "has_key", "incr", "set_many", "delete_many", "clear")
+GUARDED = (
+    "add", "get", "set", "touch", "delete", "get_many", "has_key", "incr", "set_many", "delete_many", "clear", "bump"
+)
 
 
 class Breaker:
@@ -96,9 +100,18 @@ class ReusingRedisCacheClient(RedisCacheClient):
             client = self._clients[id(pool)] = self._client(connection_pool=pool)
         return client
 
+    def bump(self, keys: Sequence[str]) -> None:
+        """Add one to each key, a missing key first set to 60 random bits: one round trip for all
+        (Django's `incr` takes two per key, EXISTS then INCRBY)."""
+        pipe = self.get_client(None, write=True).pipeline(transaction=False)
+        for key in keys:
+            pipe.set(key, secrets.randbits(60), nx=True)
+            pipe.incr(key)
+        pipe.execute()
+
 
 def _guarded(name: str) -> Callable[..., Any]:
-    call = getattr(RedisCacheClient, name)
+    call = getattr(ReusingRedisCacheClient, name)
 
     @functools.wraps(call)
     def method(self: ReusingRedisCacheClient, *args: Any, **kwargs: Any) -> Any:
@@ -124,6 +137,9 @@ class ReusingRedisCache(RedisCache):
         super().__init__(server, params)
         self._class = ReusingRedisCacheClient
 
+    def bump(self, keys: Sequence[str]) -> None:
+        self._cache.bump([self.make_and_validate_key(key) for key in keys])
+
     def clear(self) -> None:
         """With a KEY_PREFIX, only the keys under it: Django's own clear() is FLUSHDB, which would
         also wipe whoever else shares the database under another prefix (another installation, or
@@ -141,3 +157,18 @@ class ReusingRedisCache(RedisCache):
                 batch.clear()
         if batch:
             client.delete(*batch)
+
+
+def bump_versions(keys: Sequence[str]) -> None:
+    """Bump the version keys (see reservations/availability_cache.py): each goes up by one, and a
+    key lost to eviction or a flush comes back as 60 random bits, a value never used before. In one
+    round trip with Redis; key by key with another backend (`make run`'s local memory)."""
+    bump = getattr(cache, "bump", None)
+    if bump is not None:
+        bump(keys)
+        return
+    for key in keys:
+        try:
+            cache.incr(key)
+        except ValueError:  # missing
+            cache.set(key, secrets.randbits(60), timeout=None)

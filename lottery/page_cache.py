@@ -33,6 +33,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 
+from config.redis_cache import bump_versions
 from reservations import availability_cache
 
 logger = logging.getLogger(__name__)
@@ -54,19 +55,11 @@ def stale_seconds() -> float:
     return float(settings.LOTTERY_COUNTS_STALE_SECONDS)
 
 
-def _bump(key: str) -> None:
-    try:
-        cache.incr(key)
-    except ValueError:  # missing: start from a value never used before
-        cache.set(key, secrets.randbits(60), timeout=None)
-
-
 def _bump_all(keys: Sequence[str]) -> None:
-    for key in keys:
-        try:
-            _bump(key)
-        except Exception:
-            logger.warning("lottery cache: could not bump %s", key, exc_info=True)
+    try:
+        bump_versions(keys)
+    except Exception:
+        logger.warning("lottery cache: could not bump %s", keys, exc_info=True)
 
 
 def _bump_now_and_after_commit(keys: Sequence[str]) -> None:

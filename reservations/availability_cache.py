@@ -31,6 +31,8 @@ from typing import Any, TypeVar
 from django.conf import settings
 from django.core.cache import cache
 
+from config.redis_cache import bump_versions
+
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -57,13 +59,6 @@ def _new_version(key: str) -> int:
     return int(cache.get(key) or 0)
 
 
-def _bump(key: str) -> None:
-    try:
-        cache.incr(key)
-    except ValueError:  # missing: start from a value never used before
-        cache.set(key, secrets.randbits(60), timeout=None)
-
-
 def _day_version_key(facility_id: int, day: dt.date) -> str:
     return f"avail:v:{facility_id}:{day.isoformat()}"
 
@@ -75,9 +70,7 @@ def bump_facility(facility_id: int, days: Iterable[dt.date] = ()) -> None:
     one day leaves the cached answers about the facility's other days current."""
     try:
         # INCR, not a new random value: live.js compares versions to tell a page older than a change.
-        _bump(_facility_version_key(facility_id))
-        for day in days:
-            _bump(_day_version_key(facility_id, day))
+        bump_versions([_facility_version_key(facility_id), *(_day_version_key(facility_id, day) for day in days)])
     except Exception:
         logger.warning("availability cache: could not bump facility %s", facility_id, exc_info=True)
 
@@ -98,7 +91,7 @@ def bump_catalogue() -> None:
     global _catalogue_version_read
     _catalogue_version_read = (0.0, 0)
     try:
-        _bump(CATALOGUE_VERSION_KEY)
+        bump_versions([CATALOGUE_VERSION_KEY])
     except Exception:
         logger.warning("availability cache: could not bump the catalogue", exc_info=True)
 
@@ -182,7 +175,7 @@ def resident_groups(resident_id: int, compute: Callable[[], T]) -> T:
 
 def bump_groups() -> None:
     try:
-        _bump(GROUPS_VERSION_KEY)
+        bump_versions([GROUPS_VERSION_KEY])
     except Exception:
         logger.warning("availability cache: could not bump the groups", exc_info=True)
 

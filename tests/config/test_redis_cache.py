@@ -122,3 +122,46 @@ def test_replies_are_parsed_by_hiredis() -> None:
         assert type(connection._parser).__name__ == "_HiredisParser"
     finally:
         client.connection_pool.release(connection)
+
+
+def test_bump_adds_one_and_starts_a_missing_key_from_random_bits(settings: Any) -> None:
+    """Versions (reservations/availability_cache.py): each bump adds one, and a key lost to eviction
+    comes back as a value never used before; all keys in one pipeline."""
+    cache = redis_cache.ReusingRedisCache(settings.REDIS_URL, {"KEY_PREFIX": "test-bump"})
+    cache.set("a", 41, timeout=None)
+    cache.delete("b")
+
+    cache.bump(["a", "b"])
+
+    assert cache.get("a") == 42
+    started = cache.get("b")
+    assert isinstance(started, int) and started > 1_000  # 60 random bits (plus one), not 1
+    cache.bump(["b"])
+    assert cache.get("b") == started + 1
+    client = cache._cache.get_client(None, write=True)
+    assert client.ttl(cache.make_key("b")) == -1  # a version never expires
+    cache.clear()
+
+
+def test_bump_is_guarded_by_the_breaker(settings: Any, frozen_redis: str) -> None:
+    cache = _cache(settings, frozen_redis)
+    with pytest.raises(redis.TimeoutError):
+        cache.bump(["v"])
+    began = time.monotonic()
+    with pytest.raises(redis.ConnectionError):
+        cache.bump(["v"])
+    assert time.monotonic() - began < 0.1
+
+
+def test_bump_versions_falls_back_to_incr_without_redis(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`make run` keeps the cache in local memory, which has no pipeline."""
+    from django.core.cache.backends.locmem import LocMemCache
+
+    local = LocMemCache("bump-test", {})
+    monkeypatch.setattr(redis_cache, "cache", local)
+    local.set("a", 7)
+
+    redis_cache.bump_versions(["a", "missing"])
+
+    assert local.get("a") == 8
+    assert isinstance(local.get("missing"), int)
