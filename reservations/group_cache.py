@@ -5,18 +5,24 @@ does not, and its effect shows once the entries expire (availability_cache.ENTRY
 
 Inside a transaction the version is bumped at once and again after the commit: a reader between
 the two would have cached the list as it was before the commit.
+
+A resident's groups are put in the cache when they log in. Residents log in just before the 09:00
+opening, so their first booking page reads the groups from the cache rather than PostgreSQL, at the
+minute when the database has the most to do.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth.signals import user_logged_in
 from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
 
 from . import availability_cache
-from .models import Group
+from .forms import resident_groups
+from .models import Group, Resident
 
 MEMBER_CHANGES = frozenset({"post_add", "post_remove", "post_clear"})
 
@@ -37,3 +43,10 @@ def _group_written(**_kwargs: Any) -> None:
 def _members_changed(action: str, **_kwargs: Any) -> None:
     if action in MEMBER_CHANGES:
         groups_changed()
+
+
+@receiver(user_logged_in, dispatch_uid="group_cache_login")
+def _warm_on_login(user: Any, **_kwargs: Any) -> None:
+    resident = Resident.objects.filter(user=user).first()
+    if resident is not None:
+        resident_groups(resident)

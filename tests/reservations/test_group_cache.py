@@ -8,11 +8,12 @@ import datetime as dt
 
 import pytest
 from django.db import transaction
+from django.urls import reverse
 
 from reservations.forms import resident_groups
 from reservations.models import ResidentStatus
 from reservations.services import group_activate
-from tests.factories import GroupFactory, ResidentFactory
+from tests.factories import PASSWORD, GroupFactory, ResidentFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -71,3 +72,17 @@ def test_what_a_rolled_back_transaction_saw_is_not_cached():
         raise RuntimeError("rolled back")
 
     assert _names(resident) == []
+
+
+def test_logging_in_puts_the_residents_groups_in_the_cache(client, django_assert_num_queries):
+    """Residents log in just before 09:00: their first booking page then asks PostgreSQL nothing
+    about their groups."""
+    group = GroupFactory(name="合唱")
+    member = ResidentFactory()
+    group.members.add(member)
+
+    response = client.post(reverse("login"), {"username": member.user.user_number, "password": PASSWORD})
+
+    assert response.status_code == 302
+    with django_assert_num_queries(0):
+        assert _names(member) == ["合唱"]
