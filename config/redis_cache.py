@@ -27,7 +27,6 @@ from typing import Any
 
 import redis
 from django.conf import settings
-from django.core.cache import cache
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 
 logger = logging.getLogger(__name__)
@@ -35,7 +34,18 @@ logger = logging.getLogger(__name__)
 UNREACHABLE = (redis.ConnectionError, redis.TimeoutError)
 CLEAR_BATCH = 500  # keys deleted per round trip by a prefixed clear()
 GUARDED = (
-    "add", "get", "set", "touch", "delete", "get_many", "has_key", "incr", "set_many", "delete_many", "clear", "bump"
+    "add",
+    "get",
+    "set",
+    "touch",
+    "delete",
+    "get_many",
+    "has_key",
+    "incr",
+    "set_many",
+    "delete_many",
+    "clear",
+    "bump",
 )
 
 
@@ -157,18 +167,3 @@ class ReusingRedisCache(RedisCache):
                 batch.clear()
         if batch:
             client.delete(*batch)
-
-
-def bump_versions(keys: Sequence[str]) -> None:
-    """Bump the version keys (see reservations/availability_cache.py): each goes up by one, and a
-    key lost to eviction or a flush comes back as 60 random bits, a value never used before. In one
-    round trip with Redis; key by key with another backend (`make run`'s local memory)."""
-    bump = getattr(cache, "bump", None)
-    if bump is not None:
-        bump(keys)
-        return
-    for key in keys:
-        try:
-            cache.incr(key)
-        except ValueError:  # missing
-            cache.set(key, secrets.randbits(60), timeout=None)

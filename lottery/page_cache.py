@@ -33,7 +33,6 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 
-from config.redis_cache import bump_versions
 from reservations import availability_cache
 
 logger = logging.getLogger(__name__)
@@ -57,7 +56,7 @@ def stale_seconds() -> float:
 
 def _bump_all(keys: Sequence[str]) -> None:
     try:
-        bump_versions(keys)
+        availability_cache.bump_versions(keys)
     except Exception:
         logger.warning("lottery cache: could not bump %s", keys, exc_info=True)
 

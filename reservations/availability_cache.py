@@ -24,14 +24,12 @@ import datetime as dt
 import logging
 import secrets
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.cache import cache
-
-from config.redis_cache import bump_versions
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +55,21 @@ def facility_version_key(facility_id: int) -> str:
 def _new_version(key: str) -> int:
     cache.add(key, secrets.randbits(60), timeout=None)
     return int(cache.get(key) or 0)
+
+
+def bump_versions(keys: Sequence[str]) -> None:
+    """Bump version keys: each goes up by one, and a key lost to eviction or a flush comes back as
+    60 random bits, a value never used before. In one round trip with Redis (config/redis_cache.py's
+    `bump`); key by key with another backend (`make run`'s local memory)."""
+    bump = getattr(cache, "bump", None)
+    if bump is not None:
+        bump(keys)
+        return
+    for key in keys:
+        try:
+            cache.incr(key)
+        except ValueError:  # missing
+            cache.set(key, secrets.randbits(60), timeout=None)
 
 
 def _day_version_key(facility_id: int, day: dt.date) -> str:

@@ -151,17 +151,3 @@ def test_bump_is_guarded_by_the_breaker(settings: Any, frozen_redis: str) -> Non
     with pytest.raises(redis.ConnectionError):
         cache.bump(["v"])
     assert time.monotonic() - began < 0.1
-
-
-def test_bump_versions_falls_back_to_incr_without_redis(monkeypatch: pytest.MonkeyPatch) -> None:
-    """`make run` keeps the cache in local memory, which has no pipeline."""
-    from django.core.cache.backends.locmem import LocMemCache
-
-    local = LocMemCache("bump-test", {})
-    monkeypatch.setattr(redis_cache, "cache", local)
-    local.set("a", 7)
-
-    redis_cache.bump_versions(["a", "missing"])
-
-    assert local.get("a") == 8
-    assert isinstance(local.get("missing"), int)

@@ -13,7 +13,7 @@ from django.test import override_settings
 from django.urls import reverse
 from django.utils import translation
 
-from reservations import selectors
+from reservations import availability_cache, selectors
 from reservations.domain import Cell
 from reservations.errors import BookingError, SlotTaken
 from reservations.models import Channel
@@ -267,3 +267,17 @@ def test_a_page_outdated_by_bookings_is_rendered_again_at_most_every_few_seconds
         fresh = client.get(url)
         assert book_link not in fresh.text  # rendered again: taken
         assert int(fresh[AVAILABILITY_VERSION_HEADER]) > int(first[AVAILABILITY_VERSION_HEADER])
+
+
+def test_bump_versions_falls_back_to_incr_without_redis(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`make run` keeps the cache in local memory, which has no pipeline: key by key, the same result."""
+    from django.core.cache.backends.locmem import LocMemCache
+
+    local = LocMemCache("bump-test", {})
+    monkeypatch.setattr(availability_cache, "cache", local)
+    local.set("a", 7)
+
+    availability_cache.bump_versions(["a", "missing"])
+
+    assert local.get("a") == 8
+    assert isinstance(local.get("missing"), int)
