@@ -20,10 +20,12 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import urlencode
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import Promise, SimpleLazyObject
+from django.utils.html import escape
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
@@ -92,18 +94,26 @@ def _error(
     X-Refusal header, so scripts (and the load tests) can tell refusals apart without the wording."""
     if code:  # a refusal about the state of things: the same page for everyone, without a session
         back_url = str(context.get("back_url") or "")
-        html = _refusal_page(get_language(), str(message), back_url, request.get_full_path())
+        page = _refusal_page(get_language(), str(message), back_url)
+        # What `{{ path|urlencode }}` would have drawn (autoescaped) where the stand-in stands.
+        html = page.replace(PATH_STAND_IN, escape(urlencode(request.get_full_path())))
         response = HttpResponse(html, status=status)
         response[REFUSAL_HEADER] = code
         return response
     return render(request, "reservations/error.html", {"message": message, **context}, status=status)
 
 
+# Stands in for the request's path (the language links' `next`) in a remembered refusal page. Only
+# [a-z0-9-], which neither urlencode nor HTML escaping changes, and nothing a page could contain.
+PATH_STAND_IN = "path-stand-in-5d1e9b04"
+
+
 @lru_cache(maxsize=4096)
-def _refusal_page(language: str, message: str, back_url: str, path: str) -> str:
-    """The refusal page, rendered once per process for each language, message and slot: at 09:00
-    most of the crowd is told, again and again, that the same few hundred slots are taken."""
-    context = {"message": message, "back_url": back_url, "path": path}
+def _refusal_page(language: str, message: str, back_url: str) -> str:
+    """The refusal page, rendered once per process for each language, message and way back (a
+    facility's week): at 09:00 most of the crowd is told, again and again, that the same few
+    hundred slots are taken, and the slots of one week share their page but for its language links."""
+    context = {"message": message, "back_url": back_url, "path": PATH_STAND_IN}
     return render_to_string("reservations/refused.html", context)
 
 

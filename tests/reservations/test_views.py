@@ -490,6 +490,28 @@ def test_second_resident_gets_409_just_taken(client, facility, room):
     assert Reservation.objects.count() == 1
 
 
+def test_taken_slots_of_one_week_share_one_drawing_with_their_own_language_links(client, facility, room):
+    """At 09:00 most answers are "taken": the page is drawn once per week of a facility (and
+    language) in each process, and each answer still links the language switch back to its own URL."""
+    from urllib.parse import quote
+
+    from reservations import views
+
+    take(room, USE_DAY, ("am",))
+    take(room, USE_DAY, ("pm",))
+    views._refusal_page.cache_clear()
+    am = book_url(room, USE_DAY, *band_ids(facility, "am"))
+    pm = book_url(room, USE_DAY, *band_ids(facility, "pm"))
+
+    first, second = client.get(am), client.get(pm)
+
+    assert first.status_code == second.status_code == 409
+    assert views._refusal_page.cache_info().misses == 1  # drawn once for both slots
+    for response, url in ((first, am), (second, pm)):
+        assert f"?next={quote(url, safe='/')}".replace("&", "&amp;") in response.text
+        assert views.PATH_STAND_IN not in response.text
+
+
 def test_booking_before_window_opens_is_409(client, facility, room, resident, clock):
     client.force_login(resident.user)
 
