@@ -6,7 +6,9 @@ fixed by a handful of inputs: the slot and what the view computed about it (avai
 deadline, what blocks it), the kind of resident (outsider or not, their groups), the language and
 the URL, and the catalogue it was drawn from. The caller names those inputs; everything else the
 page draws must come from them. The page is rendered once per those inputs, with a stand-in for the
-CSRF token, kept in the cache for a minute, and each request gets it with its own token.
+CSRF token, kept in the cache for a minute, and each request gets it with its own token. A caller
+may leave more of the page to each request the same way: the context holds its own stand-ins and
+`finish` puts the request's own parts in their place.
 
 Not remembered: a page with messages to show (they are the request's own, and showing them
 consumes them); anything with the cache down (then it is rendered as usual).
@@ -16,14 +18,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from typing import Any
 
 from django.contrib.messages import get_messages
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
-from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils.translation import get_language
 
@@ -44,23 +45,25 @@ def render_alike(
     *,
     inputs: Hashable,
     status: int = 200,
+    finish: Callable[[str], str] = str,
 ) -> HttpResponse:
     """`render(request, template, context, status=status)`, from the cache when a page with the
     same `inputs` (everything in `context` that is not catalogue data or fixed by the URL) was
-    rendered for the same URL, language and catalogue version."""
+    rendered for the same URL, language and catalogue version. `finish` turns the rendering into
+    this request's page (filling the context's stand-ins)."""
     catalogue = availability_cache.catalogue_version()
     if catalogue == -1 or len(get_messages(request)):
-        return render(request, template, context, status=status)
+        return HttpResponse(finish(render_to_string(template, context, request)), status=status)
     parts = (template, catalogue, get_language(), request.get_full_path(), request.user.is_authenticated, inputs)
     key = "alike:" + hashlib.blake2b(repr(parts).encode(), digest_size=16).hexdigest()
     try:
         html = cache.get(key)
     except Exception:  # noqa: BLE001 - the outage is logged by config/redis_cache.py
-        return render(request, template, context, status=status)
+        return HttpResponse(finish(render_to_string(template, context, request)), status=status)
     if html is None:
         html = render_to_string(template, {**context, "csrf_token": CSRF_STAND_IN}, request)
         try:
             cache.set(key, html, MEMO_SECONDS)
         except Exception:  # noqa: BLE001
             logger.debug("page memo: could not store %s", key)
-    return HttpResponse(html.replace(CSRF_STAND_IN, get_token(request)), status=status)
+    return HttpResponse(finish(html.replace(CSRF_STAND_IN, get_token(request))), status=status)

@@ -27,6 +27,7 @@ from django.utils import timezone
 from django.utils.functional import Promise, SimpleLazyObject
 from django.utils.html import escape
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import mark_safe
 from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods
@@ -59,6 +60,7 @@ from .models import (
     booking_rules,
 )
 from .selectors import Availability
+from .templatetags.reservation_tags import band_choices
 
 BAD_MONTH = _("年月の指定が正しくありません。月は1から12、年は%(first)sから%(last)sの範囲で指定してください。")
 BAD_FILTER = _("検索条件が正しくありません。入力内容をご確認ください。")
@@ -406,7 +408,9 @@ class BookingTarget:
         chosen: list[TimeBand] | None = None,
         commercial: bool = False,
         equipment: list[RoomEquipment] | None = None,
+        groups: list[Group] | None = None,
     ) -> BookingForm:
+        """The booking form; `groups` in place of the resident's own (the page memo's stand-in)."""
         return BookingForm(
             data,
             initial={
@@ -416,7 +420,7 @@ class BookingTarget:
             },
             bands=self.bands,
             purposes=list(self.room.purposes.all()),
-            groups=self.groups,
+            groups=self.groups if groups is None else groups,
             capacity=self.room.capacity,
             equipment=self.equipment,
         )
@@ -483,10 +487,8 @@ def _booking_page(
         "facility": room.facility,
         "day": day,
         "holiday": holiday,
-        "form": form
-        if form is not None
-        else SimpleLazyObject(lambda: target.form(chosen=chosen, commercial=commercial, equipment=equipment)),
-        "choices": choices,
+        "form": form,
+        "band_choices": band_choices(choices),
         "chosen": chosen,
         "fee": fee,
         "commercial": commercial,
@@ -501,26 +503,64 @@ def _booking_page(
     if form is not None:  # the resident's own answers, and errors
         response = render(request, "reservations/book.html", context, status=status)
     else:
+        # Drawn once for everyone it looks alike to (reservations/page_memo.py). The band choices
+        # (which change with every booking of the day) and the resident's groups are each
+        # request's own: the drawing holds stand-ins for them.
+        groups = target.groups
+        page = {
+            **context,
+            "band_choices": mark_safe(BAND_CHOICES_STAND_IN),  # noqa: S308 - a constant
+            "form": SimpleLazyObject(
+                lambda: target.form(
+                    chosen=chosen, commercial=commercial, equipment=equipment, groups=[GROUP_STAND_IN] if groups else []
+                )
+            ),
+        }
         response = page_memo.render_alike(
             request,
             "reservations/book.html",
-            context,
+            page,
             status=status,
             # Besides the URL (the slot, the bands, the commercial flag and the equipment asked
             # for) and the catalogue's version: what differs from one resident or moment to the next.
             inputs=(
                 resident.is_outsider,
                 resident.status,
-                tuple((g.pk, g.name) for g in target.groups),
-                tuple((c.band.pk, c.cell, c.bookable, c.fee, c.chosen) for c in choices),
+                bool(groups),
+                tuple((c.band.pk, c.cell, c.bookable, c.fee) for c in choices if c.chosen),
                 fee,
                 blocker,
                 context["deadline"],
             ),
+            finish=lambda html: _with_groups(html.replace(BAND_CHOICES_STAND_IN, context["band_choices"], 1), groups),
         )
     if refusal_code or blocker:
         response[REFUSAL_HEADER] = refusal_code or code
     return response
+
+
+# Stand-ins in the booking page drawn for everyone alike: only [a-z0-9-] (nothing escaping changes),
+# and nothing a page could contain.
+BAND_CHOICES_STAND_IN = "band-choices-stand-in-3b7c10e2"
+GROUP_STAND_IN = Group(pk=0, name="group-stand-in-9a4f62d1")
+
+
+def _with_groups(html: str, groups: list[Group]) -> str:
+    """The page with the resident's groups where the drawing has the stand-in group's option: each
+    a copy of that option (and of the white space before it) with the group's value and name."""
+    found = html.find(GROUP_STAND_IN.name)
+    if found == -1:
+        return html
+    start = html.rindex("<option", 0, found)
+    end = html.index("</option>", found) + len("</option>")
+    previous_end = html.rindex("</option>", 0, start) + len("</option>")
+    option = html[previous_end:end]
+    stand_in_value = f'value="{GROUP_STAND_IN.pk}"'
+    options = "".join(
+        option.replace(stand_in_value, f'value="{g.pk}"', 1).replace(GROUP_STAND_IN.name, escape(g.name), 1)
+        for g in groups
+    )
+    return html[:previous_end] + options + html[end:]
 
 
 def _blocker(

@@ -11,7 +11,7 @@ from django.contrib.sessions.backends.cache import SessionStore
 from django.test import Client, RequestFactory, override_settings
 from django.urls import reverse
 
-from reservations import page_memo
+from reservations import page_memo, views
 from reservations.models import Channel, Facility, Reservation, Residency, ResidentStatus
 from reservations.services import catalogue_save, reservation_create
 from tests.factories import FacilityFactory, GroupFactory, ResidentFactory, make_room
@@ -116,7 +116,9 @@ def test_another_language_is_drawn_in_it(room):
     assert drawn(english) and 'lang="en"' in english.text
 
 
-def test_a_booking_next_door_shows_at_once(room):
+def test_a_booking_next_door_shows_at_once_without_drawing_the_page_again(room):
+    """The band choices are each request's own: at 09:00 the bands of one day are taken one after
+    another, and each booking used to send the day's pages to be drawn again."""
     before = visit(room)
     booker = ResidentFactory()
     reservation_create(
@@ -131,7 +133,8 @@ def test_a_booking_next_door_shows_at_once(room):
 
     after = visit(room)
 
-    assert drawn(after)
+    assert not drawn(after)
+    assert views.BAND_CHOICES_STAND_IN not in after.text
     pm = band(room, "pm")
     assert f'value="{pm}" id="band-{pm}">' in before.text
     assert f'value="{pm}" id="band-{pm}" disabled>' in after.text
@@ -174,3 +177,39 @@ def test_with_the_cache_down_the_page_is_drawn_as_usual(room):
 
     assert response.status_code == 200 and drawn(response)
     assert page_memo.CSRF_STAND_IN not in response.text
+
+
+SELECT = re.compile(r'<select name="group" id="id_group">.*?</select>', re.S)
+
+
+def test_residents_of_different_groups_share_a_drawing_and_each_sees_their_own(room):
+    first = GroupFactory(name="春日合唱団").representative
+    second = GroupFactory(name="卓球 <&> クラブ").representative
+    GroupFactory(name="囲碁の会", representative=second)
+
+    one, other = visit(room, first), visit(room, second)
+
+    assert drawn(one) and not drawn(other)
+    assert views.GROUP_STAND_IN.name not in other.text
+    options = re.findall(r'<option value="(\d*)"( selected)?>([^<]*)</option>', SELECT.search(other.text).group(0))
+    assert [name for _, _, name in options] == ["個人として予約", "卓球 &lt;&amp;&gt; クラブ", "囲碁の会"]
+    assert options[0][:2] == ("", " selected")
+    assert "春日合唱団" not in other.text
+
+
+def test_the_group_choice_is_what_the_form_itself_draws(room):
+    """The filled-in choice is the one Django draws for the resident's form: the page with errors
+    after a POST is drawn for its request alone."""
+    resident = GroupFactory(name="春日合唱団").representative
+    GroupFactory(name="文京卓球クラブ", representative=resident)
+    client = Client()
+    visit(room)  # someone without groups first
+    GroupFactory(name="よそのクラブ")
+    visit(room, GroupFactory(name="ほかの会").representative)  # the drawing with the stand-in
+    page = visit(room, resident, client=client)
+    assert not drawn(page)
+
+    with_errors = client.post(page_url(room, "am"), {"bands": band(room, "am"), "attendees": ""})
+
+    assert with_errors.status_code == 400 and drawn(with_errors)
+    assert SELECT.search(page.text).group(0) == SELECT.search(with_errors.text).group(0)
