@@ -3,7 +3,7 @@
 In the opening minute a hot slot's booking page is asked for by dozens of residents, and drawing
 it (Django's templates, the form's widgets) was most of what that page cost. What it shows is
 fixed by a handful of inputs: the slot and what the view computed about it (availability, fee,
-deadline, what blocks it), the kind of resident (outsider or not, their groups), the language and
+deadline, what blocks it), the kind of resident (outsider or not, in a group or not), the language and
 the URL, and the catalogue it was drawn from. The caller names those inputs; everything else the
 page draws must come from them. The page is rendered once per those inputs, with a stand-in for the
 CSRF token, kept in the cache for a minute, and each request gets it with its own token. A caller
