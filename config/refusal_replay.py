@@ -12,8 +12,8 @@ processes through the cache, and answers a repeat of the question with it, after
 with the very function the view uses (`views.early_refusal_code`), that the slot is still refused
 with the same code. Anything else goes to Django as before: another code, a slot that has become
 free, a POST (the CSRF check comes first), a request while the waiting room may be gating the
-booking step, or any error on the way (Django then answers it, 503 and all). Refusals are not page views, so nothing is counted
-(kiosks/access_counter.py counts 2xx pages only).
+booking step, or any error on the way (Django then answers it, 503 and all). Refusals are not
+page views, so nothing is counted (kiosks/access_counter.py counts 2xx pages only).
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ from django.dispatch import receiver
 
 from . import availability_cache
 from .forms import resident_groups
-from .models import Group, Resident
+from .models import Group
 
 MEMBER_CHANGES = frozenset({"post_add", "post_remove", "post_clear"})
 
@@ -47,6 +47,6 @@ def _members_changed(action: str, **_kwargs: Any) -> None:
 
 @receiver(user_logged_in, dispatch_uid="group_cache_login")
 def _warm_on_login(user: Any, **_kwargs: Any) -> None:
-    resident = Resident.objects.filter(user=user).first()
+    resident = getattr(user, "resident", None)  # staff have none
     if resident is not None:
         resident_groups(resident)
